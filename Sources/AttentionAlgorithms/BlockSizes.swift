@@ -1,0 +1,84 @@
+import MemoryHierarchy
+
+/// Tile sizes of a schedule: Br query rows by Bc key rows.
+public struct BlockSizes: Hashable, Sendable, CustomStringConvertible {
+  /// Br: rows of Q (and O, ℓ, m) per block.
+  public var queryBlockSize: Int
+  /// Bc: rows of K and V per block.
+  public var keyBlockSize: Int
+
+  public init(queryBlockSize: Int, keyBlockSize: Int) {
+    self.queryBlockSize = queryBlockSize
+    self.keyBlockSize = keyBlockSize
+  }
+
+  public var description: String { "Br=\(queryBlockSize), Bc=\(keyBlockSize)" }
+
+  /// T_r = ⌈N/Br⌉.
+  public func queryBlockCount(_ n: Int) -> Int { (n + queryBlockSize - 1) / queryBlockSize }
+  /// T_c = ⌈N/Bc⌉.
+  public func keyBlockCount(_ n: Int) -> Int { (n + keyBlockSize - 1) / keyBlockSize }
+
+  /// The paper's rule (FlashAttention Algorithm 1, line 1): Bc = ⌈M/4d⌉, Br = min(⌈M/4d⌉, d),
+  /// with M the SRAM size in elements.
+  public static func paperRule(sramElements m: Int, headDimension d: Int) -> BlockSizes {
+    let bc = max(1, (m + 4 * d - 1) / (4 * d))
+    return BlockSizes(queryBlockSize: min(bc, d), keyBlockSize: bc)
+  }
+
+  /// These blocks clamped to N: a block larger than the sequence holds no more rows, so the
+  /// schedule and its counts are unchanged, and only the SRAM that is really used is allocated.
+  public func clamped(to n: Int) -> BlockSizes {
+    BlockSizes(queryBlockSize: min(queryBlockSize, n), keyBlockSize: min(keyBlockSize, n))
+  }
+}
+
+/// How default block sizes are chosen (`--block-rule`).
+public enum BlockRule: String, CaseIterable, Sendable, Hashable {
+  /// The largest blocks of the paper's proportions that fit the SRAM together with every other
+  /// tile the schedule keeps on chip (the default). See `Docs/BlockSizes.md`.
+  case fit
+  /// The paper's literal rule Bc = ⌈M/4d⌉, Br = min(⌈M/4d⌉, d); it can overflow the SRAM (it
+  /// needs roughly M ≥ 8d²), which is then a clear error.
+  case paper
+}
+
+/// One tile a schedule keeps in SRAM at the same time as the others of its plan.
+public struct TileRequest: Hashable, Sendable {
+  public var name: String
+  public var operand: Operand
+  public var rows: Int
+  public var columns: Int
+  public var elementType: ElementType
+
+  public init(_ name: String, _ operand: Operand, rows: Int, columns: Int, _ elementType: ElementType) {
+    self.name = name
+    self.operand = operand
+    self.rows = rows
+    self.columns = columns
+    self.elementType = elementType
+  }
+
+  public var bytes: Int { rows * columns * elementType.byteWidth }
+}
+
+extension Machine {
+  /// Allocates every tile of a plan, in order, and returns the handles.
+  public mutating func allocate(_ plan: [TileRequest]) throws -> [SRAMTile] {
+    try plan.map { try allocateTile($0.name, operand: $0.operand, rows: $0.rows, columns: $0.columns, elementType: $0.elementType) }
+  }
+
+  /// Frees tiles in reverse order of allocation.
+  public mutating func free(_ tiles: [SRAMTile]) {
+    for tile in tiles.reversed() { free(tile) }
+  }
+}
+
+/// Checks whether a plan fits a capacity by allocating it on an empty count-mode machine, so the
+/// error is exactly the one a run would raise.
+func checkFits(_ plan: [TileRequest], spec: MachineSpec) throws {
+  var machine = Machine(spec: spec, mode: .count)
+  _ = try machine.allocate(plan)
+}
+
+func planBytes(_ plan: [TileRequest]) -> Int { plan.reduce(0) { $0 + $1.bytes } }

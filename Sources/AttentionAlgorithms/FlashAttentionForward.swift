@@ -1,0 +1,153 @@
+import Foundation
+import MemoryHierarchy
+import TileKernels
+
+/// FlashAttention forward, the paper's Algorithm 1: the outer loop streams K/V blocks into SRAM,
+/// the inner loop streams Q blocks past them, and an online softmax (running max m and sum ℓ)
+/// keeps O exact without ever writing the N×N matrices S or P to HBM.
+///
+/// ```
+/// for j in 0..<Tc:                      load K_j, V_j            (2·Bc·d)
+///   for i in 0..<Tr:                    load Q_i, O_i, ℓ_i, m_i  (2·Br·d + 2·Br)
+///     S_ij = τ Q_i K_jᵀ;  m̃ = rowmax S;  P̃ = exp(S − m̃);  ℓ̃ = rowsum P̃
+///     m_new = max(m_i, m̃);  ℓ_new = e^{m_i−m_new} ℓ_i + e^{m̃−m_new} ℓ̃
+///     O_i ← diag(ℓ_new)⁻¹ (diag(ℓ_i) e^{m_i−m_new} O_i + e^{m̃−m_new} P̃ V_j)
+///     store O_i, ℓ_i ← ℓ_new, m_i ← m_new                         (Br·d + 2·Br)
+/// ```
+///
+/// - Complexity: 4N²d matmul FLOPs; HBM traffic per head exactly 2Nd + T_c(3Nd + 4N) elements
+///   with T_c = ⌈N/Bc⌉, i.e. Θ(N²d²/M) (Theorem 2). Initialising O, ℓ, m in HBM (line 2) is not
+///   counted. The count does not depend on Br.
+public enum FlashAttentionForward {
+  /// The tiles Algorithm 1 keeps in SRAM at once: K_j, V_j (Bc×d), Q_i, O_i (Br×d), S_ij
+  /// (Br×Bc) in the data type; m_i, ℓ_i and four per-row temporaries (m̃, ℓ̃ and the two
+  /// rescale factors) in the statistics type.
+  public static func tilePlan(blocks: BlockSizes, problem: AttentionProblem) -> [TileRequest] {
+    let br = blocks.queryBlockSize
+    let bc = blocks.keyBlockSize
+    let d = problem.headDimension
+    let data = problem.dataType
+    let stats = problem.statisticsType
+    return [
+      TileRequest("K_j", .key, rows: bc, columns: d, data),
+      TileRequest("V_j", .value, rows: bc, columns: d, data),
+      TileRequest("Q_i", .query, rows: br, columns: d, data),
+      TileRequest("O_i", .output, rows: br, columns: d, data),
+      TileRequest("S_ij", .scores, rows: br, columns: bc, data),
+      TileRequest("m_i", .rowMax, rows: br, columns: 1, stats),
+      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, stats),
+      TileRequest("m̃_ij", .rowMax, rows: br, columns: 1, stats),
+      TileRequest("ℓ̃_ij", .rowSum, rows: br, columns: 1, stats),
+      TileRequest("α_i", .other, rows: br, columns: 1, stats),
+      TileRequest("β_i", .other, rows: br, columns: 1, stats),
+    ]
+  }
+
+  /// Exact HBM elements per head: reads 2Nd + T_c(2Nd + 2N), writes T_c(Nd + 2N).
+  public static func closedForm(sequenceLength n: Int, headDimension d: Int, blocks: BlockSizes) -> TrafficCount {
+    let tc = blocks.keyBlockCount(n)
+    return TrafficCount(readElements: 2 * n * d + tc * (2 * n * d + 2 * n), writeElements: tc * (n * d + 2 * n))
+  }
+
+  /// The HBM tensors a forward run leaves behind.
+  public struct Outputs: Sendable {
+    public let output: HBMTensor
+    public let rowSum: HBMTensor
+    public let rowMax: HBMTensor
+  }
+
+  /// Runs Algorithm 1 for one head whose Q, K, V are already in `machine`'s HBM.
+  ///
+  /// - Parameter afterOuterIteration: called after each outer step j with the machine, so tests
+  ///   can check the proof of Theorem 1 (after step j, HBM holds the softmax over the first j key
+  ///   blocks).
+  public static func run(
+    on machine: inout Machine, queries q: HBMTensor, keys k: HBMTensor, values v: HBMTensor,
+    blocks: BlockSizes, problem: AttentionProblem,
+    afterOuterIteration: ((Int, Machine, Outputs) -> Void)? = nil
+  ) throws -> Outputs {
+    let n = q.rows
+    let d = q.columns
+    let br = blocks.queryBlockSize
+    let bc = blocks.keyBlockSize
+    let tau = problem.softmaxScale
+
+    // Line 2: O = 0, ℓ = 0, m = −∞ in HBM (placement, not counted as traffic).
+    let outputs = Outputs(
+      output: try machine.allocateTensor("O", operand: .output, rows: n, columns: d, elementType: problem.dataType),
+      rowSum: try machine.allocateTensor("ℓ", operand: .rowSum, rows: n, columns: 1, elementType: problem.statisticsType),
+      rowMax: try machine.allocateTensor(
+        "m", operand: .rowMax, rows: n, columns: 1, elementType: problem.statisticsType, fill: -.infinity))
+
+    let tiles = try machine.allocate(tilePlan(blocks: blocks, problem: problem))
+    let (kj, vj, qi, oi, sij, mi, li, mt, lt, alpha, beta) =
+      (tiles[0], tiles[1], tiles[2], tiles[3], tiles[4], tiles[5], tiles[6], tiles[7], tiles[8], tiles[9], tiles[10])
+
+    for j in 0..<blocks.keyBlockCount(n) {
+      let keyRows = j * bc..<min(n, (j + 1) * bc)
+      let c = keyRows.count
+      try machine.load(k, rows: keyRows, into: kj)
+      try machine.load(v, rows: keyRows, into: vj)
+      for i in 0..<blocks.queryBlockCount(n) {
+        let queryRows = i * br..<min(n, (i + 1) * br)
+        let r = queryRows.count
+        try machine.load(q, rows: queryRows, into: qi)
+        try machine.load(outputs.output, rows: queryRows, into: oi)
+        try machine.load(outputs.rowSum, rows: queryRows, into: li)
+        try machine.load(outputs.rowMax, rows: queryRows, into: mi)
+
+        machine.compute("S_ij = τ·Q_i·K_jᵀ", kind: .matmul, flops: 2 * r * c * d) { sram in
+          TileGEMM.multiplyTransposedB(
+            a: sram[qi], lda: d, b: sram[kj], ldb: d, c: sram[sij], ldc: bc,
+            rows: r, columns: c, depth: d, alpha: tau, accumulate: false)
+        }
+        machine.compute("m̃ = rowmax(S), P̃ = exp(S − m̃), ℓ̃ = rowsum(P̃)", kind: .other, flops: 4 * r * c) { sram in
+          RowReductions.rowMax(sram[sij], ld: bc, rows: r, columns: c, into: sram[mt])
+          SoftmaxKernels.exponentiateRows(sram[sij], ld: bc, rows: r, columns: c, rowMax: sram[mt], rowSum: sram[lt])
+        }
+        machine.compute("m_new, ℓ_new and the rescale factors", kind: .other, flops: OnlineSoftmax.updateFLOPsPerRow * r) { sram in
+          OnlineSoftmax.update(
+            rowMax: sram[mi], rowSum: sram[li], blockMax: sram[mt], blockSum: sram[lt],
+            outputFactor: sram[alpha], blockFactor: sram[beta], rows: r)
+        }
+        machine.compute("O_i ← α·O_i + (β·P̃)·V_j", kind: .other, flops: r * d + r * c) { sram in
+          SoftmaxKernels.scaleRows(sram[oi], ld: d, rows: r, columns: d, factors: sram[alpha])
+          SoftmaxKernels.scaleRows(sram[sij], ld: bc, rows: r, columns: c, factors: sram[beta])
+        }
+        machine.compute("O_i += P̃_ij·V_j", kind: .matmul, flops: 2 * r * c * d) { sram in
+          TileGEMM.multiply(
+            a: sram[sij], lda: bc, b: sram[vj], ldb: d, c: sram[oi], ldc: d,
+            rows: r, columns: d, depth: c, alpha: 1, accumulate: true)
+        }
+        try machine.store(oi, into: outputs.output, rows: queryRows)
+        try machine.store(li, into: outputs.rowSum, rows: queryRows)
+        try machine.store(mi, into: outputs.rowMax, rows: queryRows)
+      }
+      afterOuterIteration?(j, machine, outputs)
+    }
+    machine.free(tiles)
+    return outputs
+  }
+}
+
+/// An exact HBM traffic count in elements.
+public struct TrafficCount: Hashable, Sendable, CustomStringConvertible {
+  public var readElements: Int
+  public var writeElements: Int
+
+  public init(readElements: Int, writeElements: Int) {
+    self.readElements = readElements
+    self.writeElements = writeElements
+  }
+
+  public var totalElements: Int { readElements + writeElements }
+  public var description: String { "reads \(readElements), writes \(writeElements)" }
+
+  public static func + (a: TrafficCount, b: TrafficCount) -> TrafficCount {
+    TrafficCount(readElements: a.readElements + b.readElements, writeElements: a.writeElements + b.writeElements)
+  }
+
+  public static func * (a: TrafficCount, k: Int) -> TrafficCount {
+    TrafficCount(readElements: a.readElements * k, writeElements: a.writeElements * k)
+  }
+}

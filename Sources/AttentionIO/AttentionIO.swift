@@ -1,0 +1,5 @@
+// The umbrella module: `import AttentionIO` brings in the whole library.
+@_exported import AttentionAlgorithms
+@_exported import MemoryHierarchy
+@_exported import Reports
+@_exported import TileKernels

@@ -1,0 +1,91 @@
+import AttentionIO
+import Foundation
+
+/// The `attention-io` tool. `run` returns the exit code: 0 on success, 2 for usage errors
+/// (unknown command or option, unparsable value, zero or negative size, unknown name), 1 for
+/// runtime errors (such as an SRAM overflow). Errors print exactly one line to stderr.
+public struct CommandLineTool {
+  /// Where output goes; tests capture it.
+  public var standardOutput: (String) -> Void
+  public var standardError: (String) -> Void
+
+  public init(
+    standardOutput: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
+    standardError: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+  ) {
+    self.standardOutput = standardOutput
+    self.standardError = standardError
+  }
+
+  struct Command: Sendable {
+    let name: String
+    let abstract: String
+    let run: @Sendable (CommandLineTool, [String]) throws -> Void
+  }
+
+  static let commands: [Command] = [
+    Command(name: "demo", abstract: "Watch FlashAttention move tiles, then compare it with standard attention at GPT-2-medium scale.") {
+      try $0.demo($1)
+    },
+    Command(name: "simulate", abstract: "Simulate one attention run and print its exact HBM traffic, FLOPs and time estimate.") {
+      try $0.simulate($1)
+    },
+    Command(name: "devices", abstract: "List the machine presets and their numbers.") { try $0.devices($1) },
+  ]
+
+  static var rootHelp: String {
+    var text = """
+      attention-io: simulate the GPU memory hierarchy for attention and count every element moved \
+      between HBM and SRAM exactly.
+
+      USAGE: attention-io <command> [options]
+
+      COMMANDS:
+
+      """
+    for command in commands {
+      text += "  " + command.name.padding(toLength: 12, withPad: " ", startingAt: 0) + command.abstract + "\n"
+    }
+    text += "\nRun 'attention-io <command> --help' for a command's options.\n"
+    return text
+  }
+
+  /// Runs the tool with `arguments` (without the program name) and returns the exit code.
+  public func run(_ arguments: [String]) -> Int32 {
+    guard let first = arguments.first else {
+      standardOutput(Self.rootHelp)
+      return 0
+    }
+    if first == "--help" || first == "-h" || first == "help" {
+      if first == "help", arguments.count > 1 { return run([arguments[1], "--help"]) }
+      standardOutput(Self.rootHelp)
+      return 0
+    }
+    guard let command = Self.commands.first(where: { $0.name == first }) else {
+      standardError("error: unknown command '\(first)' (commands: \(Self.commands.map(\.name).joined(separator: ", ")))\n")
+      return 2
+    }
+    do {
+      try command.run(self, Array(arguments.dropFirst()))
+      return 0
+    } catch let error as CLIError {
+      standardError("error: \(error.message)\n")
+      return error.exitCode
+    } catch let error as AttentionError {
+      let code: Int32
+      switch error {
+      case .invalidProblem, .invalidBlocks: code = 2
+      case .blocksDoNotFit, .noBlocksFit: code = 1
+      }
+      standardError("error: \(error.description)\n")
+      return code
+    } catch let error as MachineError {
+      standardError("error: \(error.description)\n")
+      if case .invalidSpecification = error { return 2 }
+      return 1
+    } catch {
+      standardError("error: \(String(describing: error).split(separator: "\n").first ?? "")\n")
+      return 1
+    }
+  }
+}

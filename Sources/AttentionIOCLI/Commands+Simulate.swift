@@ -1,0 +1,141 @@
+import AttentionIO
+import Foundation
+
+/// Options shared by every command that describes one attention problem on one machine.
+enum ProblemOptions {
+  static let specs: [OptionSpec] = [
+    .value("seq-len", "N", "Sequence length N (required)."),
+    .value("head-dim", "D", "Head dimension d (required)."),
+    .value("batch", "B", "Batch size (default 1)."),
+    .value("heads", "H", "Heads per batch entry (default 1)."),
+    .value("dtype", "fp32|fp16|bf16", "Data type of Q, K, V, O, S, P in HBM (default fp16; statistics stay fp32)."),
+    .value("scale", "T", "Softmax scale τ in S = τQKᵀ (default 1/√d)."),
+    .value("device", "PRESET|FILE.json", "Machine preset or a device file (default a100-40gb; see 'attention-io devices')."),
+    .value("sram-bytes", "BYTES", "Override the SRAM capacity per SM (the paper's M, in bytes)."),
+    .value("block-rows", "BR", "Query block size Br (with --block-cols; the matmul tiles for standard)."),
+    .value("block-cols", "BC", "Key block size Bc (with --block-rows)."),
+    .value("block-rule", "fit|paper", "Default blocks: largest of the paper's proportions that fit (fit, default) or the literal paper rule."),
+    .value("mode", "count|execute", "count: shapes only (fast); execute: real math, checked against float64 (default count)."),
+    .value("seed", "S", "Seed of the random inputs (default 0)."),
+    .value("threads", "T", "Threads for execute mode (default: all cores)."),
+  ]
+
+  static func machine(_ options: ParsedOptions) throws -> MachineSpec {
+    var spec = MachineSpec.a100_40GB
+    if let device = options.string("device") {
+      if let preset = MachineSpec.preset(named: device) {
+        spec = preset
+      } else if device.hasSuffix(".json") || FileManager.default.fileExists(atPath: device) {
+        guard let data = FileManager.default.contents(atPath: device) else {
+          throw CLIError.usage("\(options.command): cannot read device file '\(device)'")
+        }
+        do {
+          spec = try DeviceFile.parse(String(decoding: data, as: UTF8.self))
+        } catch let error as MachineError {
+          throw CLIError.usage("\(device): \(error.description)")
+        }
+      } else {
+        throw CLIError.usage(
+          "\(options.command): unknown device '\(device)' (presets: \(MachineSpec.presets.map(\.name).joined(separator: ", ")); or a .json device file)")
+      }
+    }
+    if let bytes = try options.int("sram-bytes") { spec = spec.withSRAMCapacity(bytes) }
+    return spec
+  }
+
+  static func problem(_ options: ParsedOptions) throws -> AttentionProblem {
+    guard let n = try options.int("seq-len") else { throw CLIError.usage("\(options.command): --seq-len is required") }
+    guard let d = try options.int("head-dim") else { throw CLIError.usage("\(options.command): --head-dim is required") }
+    let dtype = try options.choice("dtype", ElementType.allCases.map { ($0.rawValue, $0) }) ?? .fp16
+    var scale: Float?
+    if let s = try options.double("scale") { scale = Float(s) }
+    do {
+      return try AttentionProblem(
+        batch: try options.int("batch") ?? 1, heads: try options.int("heads") ?? 1, sequenceLength: n, headDimension: d,
+        dataType: dtype, scale: scale, seed: try options.uint64("seed") ?? 0)
+    } catch let error as AttentionError {
+      throw CLIError.usage("\(options.command): \(error.description)")
+    }
+  }
+
+  static func blocks(_ options: ParsedOptions) throws -> BlockSizes? {
+    let rows = try options.int("block-rows")
+    let cols = try options.int("block-cols")
+    switch (rows, cols) {
+    case (nil, nil): return nil
+    case let (r?, c?): return BlockSizes(queryBlockSize: r, keyBlockSize: c)
+    default: throw CLIError.usage("\(options.command): --block-rows and --block-cols go together")
+    }
+  }
+
+  static func mode(_ options: ParsedOptions) throws -> ExecutionMode {
+    try options.choice("mode", ExecutionMode.allCases.map { ($0.rawValue, $0) }) ?? .count
+  }
+
+  static func threads(_ options: ParsedOptions) throws -> Int {
+    try options.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
+  }
+}
+
+extension CommandLineTool {
+  static let simulateOptions: [OptionSpec] =
+    [
+      .value("algorithm", "standard|flash", "Algorithm: standard (Algorithm 0) or flash (Algorithm 1). Required."),
+      .value("pass", "forward", "Which pass (default forward)."),
+    ] + ProblemOptions.specs + [.value("format", "table|json", "Output format (default table).")]
+
+  func simulate(_ arguments: [String]) throws {
+    if arguments.contains("--help") {
+      standardOutput(helpText(
+        command: "simulate", abstract: "Simulate one attention run on a machine model and print its exact HBM traffic.",
+        usage: "--algorithm standard|flash --seq-len N --head-dim D [options]", options: Self.simulateOptions,
+        discussion: """
+          Counts are exact integers per operand; totals are over batch × heads. Count mode simulates one head and \
+          multiplies; execute mode runs every head with real fp32 math and reports the max relative error against \
+          float64 attention. Example:
+            attention-io simulate --algorithm flash --seq-len 1024 --head-dim 64 --batch 64 --heads 16
+          """))
+      return
+    }
+    let options = try ParsedOptions(command: "simulate", arguments: arguments, specs: Self.simulateOptions)
+    guard let algorithm = try options.choice("algorithm", AttentionAlgorithmKind.allCases.map { ($0.rawValue, $0) }) else {
+      throw CLIError.usage("simulate: --algorithm is required (standard or flash)")
+    }
+    let pass = try options.choice("pass", AttentionPass.allCases.map { ($0.rawValue, $0) }) ?? .forward
+    let format = try options.choice("format", [("table", "table"), ("json", "json")]) ?? "table"
+    let request = SimulationRequest(
+      algorithm: algorithm, pass: pass, problem: try ProblemOptions.problem(options),
+      machine: try ProblemOptions.machine(options), blocks: try ProblemOptions.blocks(options),
+      blockRule: try options.choice("block-rule", BlockRule.allCases.map { ($0.rawValue, $0) }) ?? .fit,
+      mode: try ProblemOptions.mode(options), threads: try ProblemOptions.threads(options))
+    let result = try Simulator.run(request)
+    if format == "json" {
+      standardOutput(SimulationReport.json(result).serialized(pretty: true) + "\n")
+    } else {
+      standardOutput(SimulationReport.table(result))
+    }
+  }
+
+  func devices(_ arguments: [String]) throws {
+    if arguments.contains("--help") {
+      standardOutput(helpText(command: "devices", abstract: "List the machine presets.", usage: "[--format table|json]",
+        options: [.value("format", "table|json", "Output format (default table).")]))
+      return
+    }
+    let options = try ParsedOptions(command: "devices", arguments: arguments, specs: [.value("format", "table|json", "")])
+    let format = try options.choice("format", [("table", "table"), ("json", "json")]) ?? "table"
+    if format == "json" {
+      standardOutput(JSONValue.array(MachineSpec.presets.map(DeviceFile.json(for:))).serialized(pretty: true) + "\n")
+      return
+    }
+    var rows: [[String]] = [["preset", "SRAM/SM", "SMs", "HBM", "HBM GB/s", "matmul TFLOP/s", "other TFLOP/s"]]
+    for spec in MachineSpec.presets {
+      rows.append([
+        spec.name, NumberFormatting.grouped(spec.sramCapacityInBytes) + " B", String(spec.streamingMultiprocessors),
+        NumberFormatting.bytes(spec.hbmCapacityInBytes), NumberFormatting.fixed(spec.hbmBytesPerSecond / 1e9, 0),
+        NumberFormatting.fixed(spec.matmulFLOPsPerSecond / 1e12, 1), NumberFormatting.fixed(spec.otherFLOPsPerSecond / 1e12, 1),
+      ])
+    }
+    standardOutput(NumberFormatting.table(rows, indent: ""))
+  }
+}

@@ -1,0 +1,224 @@
+/// A simulated GPU: tensors in HBM, tiles in one SM's SRAM, and the IO ledger that travels with
+/// them.
+///
+/// Algorithms are written once against four operations, and run unchanged in both modes:
+/// - `allocateTile` / `free`: SRAM capacity is an allocation, not a comment;
+/// - `load(_:rows:columns:into:)`: HBM → SRAM, counted;
+/// - `store(_:into:rows:columns:)`: SRAM → HBM, counted (and rounded to the tensor's precision);
+/// - `compute(_:kind:flops:_:)`: on-chip arithmetic, counted; the body runs only in execute mode.
+///
+/// The ledger is updated only at the load/store boundary, so execute and count modes give the
+/// same counts by construction.
+public struct Machine: Sendable {
+  public let spec: MachineSpec
+  public let mode: ExecutionMode
+  public private(set) var ledger = IOLedger()
+  public private(set) var sram: SRAMArena
+  public private(set) var tensors: [HBMTensor] = []
+  /// Bytes of HBM tensors currently allocated, and the peak (the run's HBM footprint).
+  public private(set) var hbmResidentBytes = 0
+  public private(set) var peakHBMBytes = 0
+  /// When set, every operation is appended to `events`.
+  public var recordsEvents = false
+  public private(set) var events: [MachineEvent] = []
+  var hbmStorage: [[Float]] = []
+  var hbmLive: [Bool] = []
+
+  public init(spec: MachineSpec, mode: ExecutionMode) {
+    self.spec = spec
+    self.mode = mode
+    sram = SRAMArena(capacityInBytes: spec.sramCapacityInBytes, storesData: mode == .execute)
+  }
+
+  /// Whether tiles and tensors hold data (execute mode).
+  @inlinable public var executes: Bool { mode == .execute }
+
+  // MARK: HBM
+
+  /// Places a tensor in HBM. In execute mode its contents are `contents` rounded to
+  /// `elementType` (or `fill` everywhere when `contents` is nil); in count mode nothing is
+  /// stored. Placing inputs or initialising outputs is not HBM traffic: only transfers count.
+  public mutating func allocateTensor(
+    _ name: String, operand: Operand, rows: Int, columns: Int, elementType: ElementType,
+    contents: [Float]? = nil, fill: Float = 0
+  ) throws -> HBMTensor {
+    guard rows >= 0, columns >= 0 else {
+      throw MachineError.outOfBounds("tensor \(name) has negative shape \(rows)×\(columns)")
+    }
+    let tensor = HBMTensor(
+      id: tensors.count, name: name, operand: operand, rows: rows, columns: columns,
+      elementType: elementType)
+    var data: [Float] = []
+    if executes {
+      if let contents {
+        guard contents.count == rows * columns else {
+          throw MachineError.outOfBounds(
+            "tensor \(name) is \(rows)×\(columns) but \(contents.count) values were given")
+        }
+        data = contents
+        data.withUnsafeMutableBufferPointer { elementType.round($0.baseAddress!, count: $0.count) }
+      } else {
+        data = Array(repeating: elementType.rounded(fill), count: rows * columns)
+      }
+    }
+    tensors.append(tensor)
+    hbmStorage.append(data)
+    hbmLive.append(true)
+    hbmResidentBytes += tensor.bytes
+    peakHBMBytes = max(peakHBMBytes, hbmResidentBytes)
+    return tensor
+  }
+
+  /// Releases a tensor's HBM (for footprint accounting); its handle must not be used again.
+  public mutating func freeTensor(_ tensor: HBMTensor) {
+    guard hbmLive[tensor.id] else { return }
+    hbmLive[tensor.id] = false
+    hbmStorage[tensor.id] = []
+    hbmResidentBytes -= tensor.bytes
+  }
+
+  /// The contents of a tensor, row-major (empty in count mode).
+  public func contents(of tensor: HBMTensor) -> [Float] { hbmStorage[tensor.id] }
+
+  // MARK: SRAM
+
+  /// Allocates a `rows × columns` tile in SRAM.
+  /// - Throws: `MachineError.sramOverflow` naming the tile, the bytes asked for, the capacity and
+  ///   what is in use.
+  public mutating func allocateTile(
+    _ name: String, operand: Operand, rows: Int, columns: Int, elementType: ElementType
+  ) throws -> SRAMTile {
+    let tile = try sram.allocate(
+      name: name, operand: operand, rows: max(rows, 0), columns: max(columns, 0),
+      elementType: elementType)
+    if recordsEvents { events.append(.allocate(tile: tile, inUseBytes: sram.inUseBytes)) }
+    return tile
+  }
+
+  /// Releases a tile.
+  public mutating func free(_ tile: SRAMTile) {
+    sram.free(tile)
+    if recordsEvents { events.append(.free(tile: tile, inUseBytes: sram.inUseBytes)) }
+  }
+
+  // MARK: Transfers
+
+  /// Loads `tensor[rows, columns]` (all columns when nil) into the top-left of `tile`:
+  /// adds rows·columns elements to the HBM reads of `tensor.operand`.
+  public mutating func load(
+    _ tensor: HBMTensor, rows: Range<Int>, columns: Range<Int>? = nil, into tile: SRAMTile
+  ) throws {
+    let columns = columns ?? 0..<tensor.columns
+    try checkTransfer(tensor, rows: rows, columns: columns, tile: tile)
+    let elements = rows.count * columns.count
+    ledger.recordRead(tensor.operand, elements: elements, bytes: elements * tensor.elementType.byteWidth)
+    if recordsEvents {
+      events.append(.load(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns)))
+    }
+    guard executes, elements > 0 else { return }
+    let ld = tensor.columns
+    hbmStorage[tensor.id].withUnsafeBufferPointer { source in
+      sram.storage.withUnsafeMutableBufferPointer { arena in
+        let src = source.baseAddress!
+        let dst = arena.baseAddress! + tile.offset
+        for r in 0..<rows.count {
+          (dst + r * tile.columns).update(
+            from: src + (rows.lowerBound + r) * ld + columns.lowerBound, count: columns.count)
+        }
+      }
+    }
+  }
+
+  /// Stores the top-left of `tile` into `tensor[rows, columns]` (all columns when nil): adds
+  /// rows·columns elements to the HBM writes of `tensor.operand`. Values are rounded to the
+  /// tensor's precision as they land in HBM.
+  public mutating func store(
+    _ tile: SRAMTile, into tensor: HBMTensor, rows: Range<Int>, columns: Range<Int>? = nil
+  ) throws {
+    let columns = columns ?? 0..<tensor.columns
+    try checkTransfer(tensor, rows: rows, columns: columns, tile: tile)
+    let elements = rows.count * columns.count
+    ledger.recordWrite(tensor.operand, elements: elements, bytes: elements * tensor.elementType.byteWidth)
+    if recordsEvents {
+      events.append(.store(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns)))
+    }
+    guard executes, elements > 0 else { return }
+    let ld = tensor.columns
+    let type = tensor.elementType
+    sram.storage.withUnsafeBufferPointer { arena in
+      hbmStorage[tensor.id].withUnsafeMutableBufferPointer { target in
+        let src = arena.baseAddress! + tile.offset
+        let dst = target.baseAddress!
+        for r in 0..<rows.count {
+          let row = dst + (rows.lowerBound + r) * ld + columns.lowerBound
+          row.update(from: src + r * tile.columns, count: columns.count)
+          type.round(row, count: columns.count)
+        }
+      }
+    }
+  }
+
+  func checkTransfer(_ tensor: HBMTensor, rows: Range<Int>, columns: Range<Int>, tile: SRAMTile) throws {
+    guard hbmLive[tensor.id] else {
+      throw MachineError.outOfBounds("tensor \(tensor.name) was freed")
+    }
+    guard rows.lowerBound >= 0, rows.upperBound <= tensor.rows,
+      columns.lowerBound >= 0, columns.upperBound <= tensor.columns
+    else {
+      throw MachineError.outOfBounds(
+        "rows \(rows) × columns \(columns) of \(tensor)")
+    }
+    guard rows.count <= tile.rows, columns.count <= tile.columns else {
+      throw MachineError.outOfBounds(
+        "a \(rows.count)×\(columns.count) block of \(tensor.name) does not fit tile \(tile)")
+    }
+    guard sram.residents.contains(where: { $0.id == tile.id }) else {
+      throw MachineError.outOfBounds("tile \(tile.name) is not resident in SRAM")
+    }
+  }
+
+  // MARK: Compute
+
+  /// Runs an on-chip step: adds `flops` to the ledger (as matmul or other FLOPs) and, in execute
+  /// mode, calls `body` with pointers to the resident tiles. In count mode `body` is skipped.
+  public mutating func compute(
+    _ label: String, kind: ComputeKind, flops: Int, _ body: (SRAMView) throws -> Void
+  ) rethrows {
+    switch kind {
+    case .matmul: ledger.matmulFLOPs += flops
+    case .other: ledger.otherFLOPs += flops
+    }
+    if recordsEvents { events.append(.compute(label: label, kind: kind, flops: flops)) }
+    guard executes else { return }
+    try sram.storage.withUnsafeMutableBufferPointer { arena in
+      try body(SRAMView(base: arena.baseAddress!))
+    }
+  }
+
+  /// Reads a tile's current values (execute mode; for tests and step-by-step lessons).
+  public func values(of tile: SRAMTile, rows: Int? = nil, columns: Int? = nil) -> [Float] {
+    guard executes else { return [] }
+    let r = rows ?? tile.rows
+    let c = columns ?? tile.columns
+    var out: [Float] = []
+    out.reserveCapacity(r * c)
+    for i in 0..<r {
+      for j in 0..<c { out.append(sram.storage[tile.offset + i * tile.columns + j]) }
+    }
+    return out
+  }
+
+  /// Clears the recorded events (the ledger is kept).
+  public mutating func clearEvents() { events.removeAll() }
+}
+
+/// Pointers to resident SRAM tiles, valid only inside a `Machine.compute` body.
+public struct SRAMView {
+  @usableFromInline let base: UnsafeMutablePointer<Float>
+
+  @inlinable init(base: UnsafeMutablePointer<Float>) { self.base = base }
+
+  /// The first element of `tile`; rows are `tile.columns` apart.
+  @inlinable
+  public subscript(tile: SRAMTile) -> UnsafeMutablePointer<Float> { base + tile.offset }
+}

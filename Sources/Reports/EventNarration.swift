@@ -1,0 +1,25 @@
+import MemoryHierarchy
+
+/// One line of plain text per machine event, for step-by-step lessons and text traces.
+public enum EventNarration {
+  /// A description such as `load  K[0..<4, 0..<8] → K_j   32 elements, 64 B`.
+  public static func line(_ event: MachineEvent) -> String {
+    switch event {
+    case let .allocate(tile, inUse):
+      return "alloc    \(tile.name) \(tile.rows)×\(tile.columns) \(tile.elementType) (\(tile.bytes) B) — SRAM in use \(inUse) B"
+    case let .free(tile, inUse):
+      return "free     \(tile.name) — SRAM in use \(inUse) B"
+    case let .load(t):
+      return "load     \(t.tensor.name)\(ranges(t)) → \(t.tile.name)   \(t.elements) elements, \(t.bytes) B"
+    case let .store(t):
+      return "store    \(t.tile.name) → \(t.tensor.name)\(ranges(t))   \(t.elements) elements, \(t.bytes) B"
+    case let .compute(label, kind, flops):
+      return "compute  \(label)   \(flops) \(kind.rawValue) FLOPs"
+    }
+  }
+
+  static func ranges(_ t: MachineEvent.Transfer) -> String {
+    if t.tensor.columns == 1 { return "[\(t.rowRange.lowerBound)..<\(t.rowRange.upperBound)]" }
+    return "[\(t.rowRange.lowerBound)..<\(t.rowRange.upperBound), \(t.columnRange.lowerBound)..<\(t.columnRange.upperBound)]"
+  }
+}

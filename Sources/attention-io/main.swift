@@ -1,0 +1,5 @@
+import AttentionIOCLI
+import Foundation
+
+let code = CommandLineTool().run(Array(CommandLine.arguments.dropFirst()))
+exit(code)

@@ -1,0 +1,84 @@
+import AttentionAlgorithms
+import MemoryHierarchy
+import XCTest
+import _TestSupport
+
+final class BlockSelectionTests: XCTestCase {
+  func testFitEqualsThePaperRuleWhenThatFits() throws {
+    let problem = try AttentionProblem(sequenceLength: 1024, headDimension: 64)
+    let blocks = try BlockSelection.choose(.flash, problem: problem, spec: .a100_40GB)
+    // M = 98304 fp16 elements: Bc = ⌈98304/256⌉ = 384, Br = min(384, 64) = 64.
+    XCTAssertEqual(blocks, BlockSizes(queryBlockSize: 64, keyBlockSize: 384))
+    XCTAssertEqual(try BlockSelection.choose(.flash, problem: problem, spec: .a100_40GB, rule: .paper), blocks)
+  }
+
+  func testPaperRuleOverflowIsAnErrorWithASuggestionThatFits() throws {
+    let problem = try AttentionProblem(sequenceLength: 1024, headDimension: 128)
+    // Paper: Bc = 192, Br = 128 needs 2·192·128·2 + 2·128·128·2 + 128·192·2 + 6·128·4 bytes.
+    XCTAssertThrowsError(try BlockSelection.choose(.flash, problem: problem, spec: .a100_40GB, rule: .paper)) { error in
+      guard case let AttentionError.blocksDoNotFit(reason, blocks, suggestion) = error else { return XCTFail("\(error)") }
+      XCTAssertEqual(blocks, BlockSizes(queryBlockSize: 128, keyBlockSize: 192))
+      guard case .sramOverflow = reason else { return XCTFail("\(reason)") }
+      // Fit: 768·Bc + 68608 ≤ 196608 → Bc = 166.
+      XCTAssertEqual(suggestion, BlockSizes(queryBlockSize: 128, keyBlockSize: 166))
+      XCTAssertTrue("\(error)".contains("--block-rows 128 --block-cols 166"), "\(error)")
+    }
+    XCTAssertEqual(try BlockSelection.choose(.flash, problem: problem, spec: .a100_40GB), BlockSizes(queryBlockSize: 128, keyBlockSize: 166))
+  }
+
+  func testFitIsTheLargestThatFitsOnRandomMachines() throws {
+    var rng = SplitMix64(seed: 0xB10C)
+    for _ in 0..<100 {
+      let n = Int.random(in: 1...2000, using: &rng)
+      let d = Int.random(in: 1...160, using: &rng)
+      let capacity = Int.random(in: 64...300_000, using: &rng)
+      let dtype = ElementType.allCases.randomElement(using: &rng)!
+      try withTrace("seed 0xB10C, N: \(n), d: \(d), SRAM: \(capacity), \(dtype)") { context in
+        let problem = try AttentionProblem(sequenceLength: n, headDimension: d, dataType: dtype)
+        let spec = MachineSpec.a100_40GB.withSRAMCapacity(capacity)
+        for algorithm in AttentionAlgorithmKind.allCases {
+          guard let blocks = try? BlockSelection.choose(algorithm, problem: problem, spec: spec) else {
+            let one = BlockSelection.tilePlan(algorithm, blocks: BlockSizes(queryBlockSize: 1, keyBlockSize: 1), problem: problem)
+            XCTAssertGreaterThan(one.reduce(0) { $0 + $1.bytes }, capacity, context.message("\(algorithm) refused blocks although 1×1 fits"))
+            continue
+          }
+          let bytes = BlockSelection.tilePlan(algorithm, blocks: blocks, problem: problem).reduce(0) { $0 + $1.bytes }
+          XCTAssertLessThanOrEqual(bytes, capacity, context.message("\(algorithm) \(blocks)"))
+          XCTAssertLessThanOrEqual(blocks.keyBlockSize, n, context.message())
+          XCTAssertLessThanOrEqual(blocks.queryBlockSize, n, context.message())
+          if algorithm == .flash {
+            XCTAssertEqual(blocks.queryBlockSize, min(blocks.keyBlockSize, d, n), context.message("paper proportions"))
+            let paper = BlockSizes.paperRule(sramElements: capacity / dtype.byteWidth, headDimension: d)
+            if blocks.keyBlockSize < min(paper.keyBlockSize, n) {
+              let next = BlockSizes(queryBlockSize: min(blocks.keyBlockSize + 1, d, n), keyBlockSize: blocks.keyBlockSize + 1)
+              let nextBytes = BlockSelection.tilePlan(.flash, blocks: next, problem: problem).reduce(0) { $0 + $1.bytes }
+              XCTAssertGreaterThan(nextBytes, capacity, context.message("a larger block would fit"))
+            }
+          }
+        }
+      }
+    }
+  }
+
+  func testTinySRAMIsAClearError() throws {
+    let problem = try AttentionProblem(sequenceLength: 128, headDimension: 64)
+    let spec = MachineSpec.a100_40GB.withSRAMCapacity(64)
+    XCTAssertThrowsError(try Simulator.run(SimulationRequest(algorithm: .flash, problem: problem, machine: spec))) { error in
+      // K_j, V_j, Q_i, O_i: 4·64 fp16 elements; S_ij: 1; six fp32 statistics.
+      XCTAssertEqual(error as? AttentionError, .noBlocksFit(minimumBytes: 4 * 64 * 2 + 2 + 6 * 4, capacityBytes: 64, algorithm: "FlashAttention (Algorithm 1)"))
+    }
+  }
+
+  func testTeachingPresetNeedsSeveralTiles() throws {
+    let problem = try AttentionProblem(sequenceLength: 16, headDimension: 8)
+    let blocks = try BlockSelection.choose(.flash, problem: problem, spec: .teaching)
+    XCTAssertEqual(blocks, BlockSizes(queryBlockSize: 4, keyBlockSize: 4))
+  }
+
+  func testInvalidExplicitBlocksAreRejected() throws {
+    let problem = try AttentionProblem(sequenceLength: 16, headDimension: 8)
+    XCTAssertThrowsError(try BlockSelection.choose(.flash, problem: problem, spec: .a100_40GB, explicit: BlockSizes(queryBlockSize: 0, keyBlockSize: 4)))
+    XCTAssertThrowsError(try AttentionProblem(sequenceLength: 0, headDimension: 8))
+    XCTAssertThrowsError(try AttentionProblem(sequenceLength: 4, headDimension: -1))
+  }
+}
