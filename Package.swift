@@ -19,16 +19,21 @@ let package = Package(
     .target(name: "TileKernels"),
     /// The attention algorithms, written once against the machine's load/store/compute API.
     .target(name: "AttentionAlgorithms", dependencies: ["MemoryHierarchy", "TileKernels"]),
+    /// Paged KV cache: block pool, block tables, copy-on-write, paged and split-KV decode, and the
+    /// serving-memory experiments.
+    .target(name: "PagedKV", dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms"]),
     /// Renderers and file formats: JSON, CSV, SVG, NPY, tables. Never recomputes a number.
     .target(name: "Reports", dependencies: ["MemoryHierarchy", "AttentionAlgorithms"]),
     /// Umbrella module that re-exports the library modules.
     .target(
       name: "AttentionIO",
-      dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "Reports"]),
+      dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "PagedKV", "Reports"]),
+    /// Step-by-step lessons behind the executables in Examples/ (deterministic text, golden-tested).
+    .target(name: "Lessons", dependencies: ["AttentionIO"]),
 
     // MARK: - Command-line tool
     /// The commands, argument parsing and exit codes, as a library so tests can drive it.
-    .target(name: "AttentionIOCLI", dependencies: ["AttentionIO"]),
+    .target(name: "AttentionIOCLI", dependencies: ["AttentionIO", "Lessons"]),
     .executableTarget(name: "attention-io", dependencies: ["AttentionIOCLI"]),
 
     // MARK: - Test support (not a product)
@@ -41,6 +46,13 @@ let package = Package(
       name: "AttentionAlgorithmsTests",
       dependencies: ["AttentionAlgorithms", "MemoryHierarchy", "TileKernels", "_TestSupport"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "MemoryHierarchy", "AttentionAlgorithms", "_TestSupport"]),
-    .testTarget(name: "AttentionIOCLITests", dependencies: ["AttentionIOCLI", "_TestSupport"]),
+    .testTarget(name: "AttentionIOCLITests", dependencies: ["AttentionIOCLI", "AttentionIO", "_TestSupport"]),
+    .testTarget(name: "PagedKVTests", dependencies: ["PagedKV", "AttentionAlgorithms", "MemoryHierarchy", "_TestSupport"]),
+    .testTarget(name: "LessonsTests", dependencies: ["Lessons", "AttentionIO", "_TestSupport"]),
+
+    // MARK: - Examples (one executable lesson each; see Examples/README.md)
+    .executableTarget(name: "tiling-walkthrough", dependencies: ["Lessons"], path: "Examples/tiling-walkthrough"),
+    .executableTarget(name: "online-softmax", dependencies: ["Lessons"], path: "Examples/online-softmax"),
+    .executableTarget(name: "traffic-race", dependencies: ["Lessons"], path: "Examples/traffic-race"),
   ]
 )

@@ -1,5 +1,6 @@
 // The umbrella module: `import AttentionIO` brings in the whole library.
 @_exported import AttentionAlgorithms
 @_exported import MemoryHierarchy
+@_exported import PagedKV
 @_exported import Reports
 @_exported import TileKernels

@@ -30,6 +30,12 @@ public struct CommandLineTool {
     Command(name: "simulate", abstract: "Simulate one attention run and print its exact HBM traffic, FLOPs and time estimate.") {
       try $0.simulate($1)
     },
+    Command(name: "trace", abstract: "Record every step of a run as text, Chrome trace JSON, CSV or an animated HTML lesson.") {
+      try $0.trace($1)
+    },
+    Command(name: "paged", abstract: "PagedAttention: paged decode through block tables, and the KV-cache memory experiments.") {
+      try $0.paged($1)
+    },
     Command(name: "devices", abstract: "List the machine presets and their numbers.") { try $0.devices($1) },
   ]
 

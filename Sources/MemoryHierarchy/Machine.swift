@@ -21,6 +21,9 @@ public struct Machine: Sendable {
   /// When set, every operation is appended to `events`.
   public var recordsEvents = false
   public private(set) var events: [MachineEvent] = []
+  /// Called after every operation has taken effect, with the machine as it is then (for
+  /// steppers and lessons that inspect tiles between steps). Off by default.
+  public var observer: (@Sendable (MachineEvent, Machine) -> Void)?
   var hbmStorage: [[Float]] = []
   var hbmLive: [Bool] = []
 
@@ -91,14 +94,14 @@ public struct Machine: Sendable {
     let tile = try sram.allocate(
       name: name, operand: operand, rows: max(rows, 0), columns: max(columns, 0),
       elementType: elementType)
-    if recordsEvents { events.append(.allocate(tile: tile, inUseBytes: sram.inUseBytes)) }
+    emit(.allocate(tile: tile, inUseBytes: sram.inUseBytes))
     return tile
   }
 
   /// Releases a tile.
   public mutating func free(_ tile: SRAMTile) {
     sram.free(tile)
-    if recordsEvents { events.append(.free(tile: tile, inUseBytes: sram.inUseBytes)) }
+    emit(.free(tile: tile, inUseBytes: sram.inUseBytes))
   }
 
   // MARK: Transfers
@@ -112,9 +115,7 @@ public struct Machine: Sendable {
     try checkTransfer(tensor, rows: rows, columns: columns, tile: tile)
     let elements = rows.count * columns.count
     ledger.recordRead(tensor.operand, elements: elements, bytes: elements * tensor.elementType.byteWidth)
-    if recordsEvents {
-      events.append(.load(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns)))
-    }
+    defer { emit(.load(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns))) }
     guard executes, elements > 0 else { return }
     let ld = tensor.columns
     hbmStorage[tensor.id].withUnsafeBufferPointer { source in
@@ -139,9 +140,7 @@ public struct Machine: Sendable {
     try checkTransfer(tensor, rows: rows, columns: columns, tile: tile)
     let elements = rows.count * columns.count
     ledger.recordWrite(tensor.operand, elements: elements, bytes: elements * tensor.elementType.byteWidth)
-    if recordsEvents {
-      events.append(.store(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns)))
-    }
+    defer { emit(.store(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns))) }
     guard executes, elements > 0 else { return }
     let ld = tensor.columns
     let type = tensor.elementType
@@ -188,11 +187,17 @@ public struct Machine: Sendable {
     case .matmul: ledger.matmulFLOPs += flops
     case .other: ledger.otherFLOPs += flops
     }
-    if recordsEvents { events.append(.compute(label: label, kind: kind, flops: flops)) }
+    defer { emit(.compute(label: label, kind: kind, flops: flops)) }
     guard executes else { return }
     try sram.storage.withUnsafeMutableBufferPointer { arena in
       try body(SRAMView(base: arena.baseAddress!))
     }
+  }
+
+  /// Records an event and tells the observer, once the operation has taken effect.
+  mutating func emit(_ event: MachineEvent) {
+    if recordsEvents { events.append(event) }
+    if let observer { observer(event, self) }
   }
 
   /// Reads a tile's current values (execute mode; for tests and step-by-step lessons).

@@ -1,0 +1,1 @@
+// The paged KV cache module (see issue: PagedAttention).

@@ -1,0 +1,5 @@
+import XCTest
+
+final class LessonsPlaceholderTests: XCTestCase {
+  func testModuleBuilds() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class PagedKVPlaceholderTests: XCTestCase {
+  func testModuleBuilds() {}
+}
