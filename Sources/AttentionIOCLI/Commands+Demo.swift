@@ -26,11 +26,14 @@ extension CommandLineTool {
     let teaching = MachineSpec.teaching
     let blocks = try BlockSelection.choose(.flash, problem: small, spec: teaching)
     let paper = BlockSizes.paperRule(sramElements: teaching.sramCapacityInBytes / 2, headDimension: 8)
+    let paperBytes = BlockSelection.tilePlan(.flash, blocks: paper, problem: small).reduce(0) { $0 + $1.bytes }
+    let verdict = paperBytes > teaching.sramCapacityInBytes
+      ? "whose tiles need \(paperBytes) bytes and do not fit,\n   so the 'fit' rule picks"
+      : "which fits, and the 'fit' rule agrees:"
     standardOutput("""
       1. FlashAttention (Algorithm 1) step by step on the 'teaching' machine
          Q, K, V are 16×8 fp16 matrices in HBM; the SRAM holds only \(teaching.sramCapacityInBytes) bytes (M = \(teaching.sramCapacityInBytes / 2) elements).
-         The paper's rule would pick Br=\(paper.queryBlockSize), Bc=\(paper.keyBlockSize), which does not fit beside the other tiles,
-         so the 'fit' rule picks Br=\(blocks.queryBlockSize), Bc=\(blocks.keyBlockSize): Tc=\(blocks.keyBlockCount(16)) passes over Q and O.
+         The paper's rule gives Br=\(paper.queryBlockSize), Bc=\(paper.keyBlockSize), \(verdict) Br=\(blocks.queryBlockSize), Bc=\(blocks.keyBlockSize): Tc=\(blocks.keyBlockCount(16)) passes over Q and O.
 
 
       """)
