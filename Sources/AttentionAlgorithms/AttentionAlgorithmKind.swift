@@ -1,19 +1,31 @@
 /// The algorithms a run can simulate; raw values are the CLI's `--algorithm` names.
 public enum AttentionAlgorithmKind: String, CaseIterable, Sendable, Hashable {
-  /// Algorithm 0: S and P written to HBM.
+  /// Algorithm 0 (forward) and Algorithm 3 (backward): S and P written to HBM, matmuls tiled.
   case standard
-  /// FlashAttention, Algorithm 1.
+  /// What a framework runs for softmax(mask(QKᵀ·τ))·V with dropout: one HBM round trip per
+  /// elementwise pass, forward and backward (the baseline of the paper's Figure 2).
+  case standardUnfused = "standard-unfused"
+  /// FlashAttention, Algorithms 1/2 (forward) and 4 (backward).
   case flash
+  /// FlashAttention-2: Q-block outer loop, O written once with L, causal blocks skipped.
+  case flash2
 
   public var displayName: String {
     switch self {
-    case .standard: return "standard attention (Algorithm 0)"
-    case .flash: return "FlashAttention (Algorithm 1)"
+    case .standard: return "standard attention (Algorithms 0 and 3)"
+    case .standardUnfused: return "framework-style standard attention (unfused passes)"
+    case .flash: return "FlashAttention (Algorithms 1 and 4)"
+    case .flash2: return "FlashAttention-2"
     }
   }
 }
 
-/// Which pass to run; raw values are the CLI's `--pass` names.
+/// Which pass to run; raw values are the CLI's `--pass` names. `backward` runs the forward pass
+/// it needs first and reports it separately.
 public enum AttentionPass: String, CaseIterable, Sendable, Hashable {
   case forward
+  case backward
+  case both
+
+  public var includesBackward: Bool { self != .forward }
 }

@@ -2,16 +2,13 @@ import MemoryHierarchy
 
 /// Chooses block sizes for a schedule: explicit sizes, the paper's literal rule, or the largest
 /// blocks of the paper's proportions that fit (the default). Every choice is checked against
-/// the SRAM with the schedule's own tile plan, so a choice that is accepted here never overflows
+/// the SRAM with the pass's own tile plan, so a choice that is accepted here never overflows
 /// at run time, and one that is refused gets an error that names the tile, the bytes, the
 /// capacity and blocks that would fit.
 public enum BlockSelection {
-  /// The SRAM tiles `algorithm` keeps at once with these blocks (the plan that must fit).
+  /// The SRAM tiles of the forward pass of `algorithm` with these blocks.
   public static func tilePlan(_ algorithm: AttentionAlgorithmKind, blocks: BlockSizes, problem: AttentionProblem) -> [TileRequest] {
-    switch algorithm {
-    case .flash: return FlashAttentionForward.tilePlan(blocks: blocks, problem: problem)
-    case .standard: return StandardAttentionForward.matmulPlan(blocks: blocks, problem: problem, phase: 1)
-    }
+    AttentionSchedule.tilePlan(algorithm, pass: .forward, blocks: blocks, problem: problem)
   }
 
   /// M in elements of the data type: the SRAM capacity divided by the element width.
@@ -19,12 +16,22 @@ public enum BlockSelection {
     spec.sramCapacityInBytes / problem.dataType.byteWidth
   }
 
-  /// The blocks a run will use.
+  /// The paper's rule for a pass: Bc = ⌈M/4d⌉, Br = min(⌈M/4d⌉, d); mirrored (Br large, Bc ≤ d)
+  /// for FlashAttention-2's forward, whose outer loop runs over query blocks.
+  public static func paperBlocks(_ algorithm: AttentionAlgorithmKind, pass: AttentionSchedule.Pass, problem: AttentionProblem, spec: MachineSpec) -> BlockSizes {
+    let rule = BlockSizes.paperRule(sramElements: sramElements(spec, problem), headDimension: problem.headDimension)
+    if AttentionSchedule.shape(algorithm, pass: pass) == .queryMajor {
+      return BlockSizes(queryBlockSize: rule.keyBlockSize, keyBlockSize: rule.queryBlockSize)
+    }
+    return rule
+  }
+
+  /// The blocks a pass will use.
   /// - Throws: `AttentionError.invalidBlocks` for non-positive sizes,
   ///   `AttentionError.blocksDoNotFit` when the blocks overflow the SRAM (with a suggestion),
   ///   `AttentionError.noBlocksFit` when not even 1×1 blocks fit.
   public static func choose(
-    _ algorithm: AttentionAlgorithmKind, problem: AttentionProblem, spec: MachineSpec,
+    _ algorithm: AttentionAlgorithmKind, pass: AttentionSchedule.Pass = .forward, problem: AttentionProblem, spec: MachineSpec,
     rule: BlockRule = .fit, explicit: BlockSizes? = nil
   ) throws -> BlockSizes {
     let n = problem.sequenceLength
@@ -35,15 +42,14 @@ public enum BlockSelection {
       }
       requested = explicit.clamped(to: n)
     } else if rule == .paper {
-      requested = BlockSizes.paperRule(sramElements: sramElements(spec, problem), headDimension: problem.headDimension)
-        .clamped(to: n)
+      requested = paperBlocks(algorithm, pass: pass, problem: problem, spec: spec).clamped(to: n)
     } else {
-      return try largestFitting(algorithm, problem: problem, spec: spec)
+      return try largestFitting(algorithm, pass: pass, problem: problem, spec: spec)
     }
     do {
-      try checkFits(tilePlan(algorithm, blocks: requested, problem: problem), spec: spec)
+      try checkFits(AttentionSchedule.tilePlan(algorithm, pass: pass, blocks: requested, problem: problem), spec: spec)
     } catch let error as MachineError {
-      let suggestion = try? largestFitting(algorithm, problem: problem, spec: spec)
+      let suggestion = try? largestFitting(algorithm, pass: pass, problem: problem, spec: spec)
       throw AttentionError.blocksDoNotFit(reason: error, blocks: requested, suggestion: suggestion)
     }
     return requested
@@ -51,37 +57,43 @@ public enum BlockSelection {
 
   /// The `fit` rule.
   ///
-  /// - FlashAttention: the largest Bc ≤ min(⌈M/4d⌉, N) such that, with Br = min(Bc, d, N) (the
-  ///   paper's proportions), the whole tile plan fits. When the paper's rule fits, this is the
-  ///   paper's rule.
-  /// - Standard attention: square matmul tiles Br = Bc = b, the largest b ≤ N that fits
-  ///   (Q_i, K_j, S_ij on chip), since its re-reads fall as T_r = ⌈N/b⌉ falls.
-  public static func largestFitting(_ algorithm: AttentionAlgorithmKind, problem: AttentionProblem, spec: MachineSpec) throws -> BlockSizes {
+  /// - FlashAttention (both passes) and FlashAttention-2's backward: the largest Bc ≤
+  ///   min(⌈M/4d⌉, N) such that, with Br = min(Bc, d, N) (the paper's proportions), the pass's
+  ///   whole tile plan fits. When the paper's rule fits, this is the paper's rule.
+  /// - FlashAttention-2's forward: the mirror image (the largest Br, with Bc = min(Br, d, N)),
+  ///   since its outer loop streams query blocks and its traffic falls with T_r.
+  /// - Standard attention: square matmul tiles Br = Bc = b, the largest b ≤ N that fits, since
+  ///   its re-reads fall as T_r and T_c fall.
+  public static func largestFitting(
+    _ algorithm: AttentionAlgorithmKind, pass: AttentionSchedule.Pass = .forward, problem: AttentionProblem, spec: MachineSpec
+  ) throws -> BlockSizes {
     let n = problem.sequenceLength
     let d = problem.headDimension
     let capacity = spec.sramCapacityInBytes
+    let paper = BlockSizes.paperRule(sramElements: sramElements(spec, problem), headDimension: d).keyBlockSize
     let candidate: (Int) -> BlockSizes
     let upper: Int
-    switch algorithm {
-    case .flash:
-      upper = min(BlockSizes.paperRule(sramElements: sramElements(spec, problem), headDimension: d).keyBlockSize, n)
+    switch AttentionSchedule.shape(algorithm, pass: pass) {
+    case .keyMajor:
+      upper = min(paper, n)
       candidate = { BlockSizes(queryBlockSize: min($0, d, n), keyBlockSize: $0) }
-    case .standard:
+    case .queryMajor:
+      upper = min(paper, n)
+      candidate = { BlockSizes(queryBlockSize: $0, keyBlockSize: min($0, d, n)) }
+    case .square:
       upper = n
       candidate = { BlockSizes(queryBlockSize: $0, keyBlockSize: $0) }
     }
-    let fits: (Int) -> Bool = { planBytes(tilePlan(algorithm, blocks: candidate($0), problem: problem)) <= capacity }
-    guard fits(1) else {
-      throw AttentionError.noBlocksFit(
-        minimumBytes: planBytes(tilePlan(algorithm, blocks: candidate(1), problem: problem)),
-        capacityBytes: capacity, algorithm: algorithm.displayName)
+    let bytes: (Int) -> Int = { planBytes(AttentionSchedule.tilePlan(algorithm, pass: pass, blocks: candidate($0), problem: problem)) }
+    guard bytes(1) <= capacity else {
+      throw AttentionError.noBlocksFit(minimumBytes: bytes(1), capacityBytes: capacity, algorithm: algorithm.displayName)
     }
     // Plan bytes grow with the block size: binary search for the largest that fits.
     var low = 1
     var high = max(upper, 1)
     while low < high {
       let mid = (low + high + 1) / 2
-      if fits(mid) { low = mid } else { high = mid - 1 }
+      if bytes(mid) <= capacity { low = mid } else { high = mid - 1 }
     }
     return candidate(low)
   }

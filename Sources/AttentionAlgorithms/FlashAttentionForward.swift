@@ -2,9 +2,11 @@ import Foundation
 import MemoryHierarchy
 import TileKernels
 
-/// FlashAttention forward, the paper's Algorithm 1: the outer loop streams K/V blocks into SRAM,
-/// the inner loop streams Q blocks past them, and an online softmax (running max m and sum ℓ)
-/// keeps O exact without ever writing the N×N matrices S or P to HBM.
+/// FlashAttention forward, the paper's Algorithm 1 (with Algorithm 2's scale τ, causal and
+/// key-padding masks and dropout): the outer loop streams K/V blocks into SRAM, the inner loop
+/// streams Q blocks past them, and an online softmax (running max m and sum ℓ) keeps O exact
+/// without ever writing the N×N matrices S or P to HBM. Dropout is applied to P̃ after ℓ̃ is
+/// taken, so the normaliser uses the undropped probabilities, and its mask is never stored.
 ///
 /// ```
 /// for j in 0..<Tc:                      load K_j, V_j            (2·Bc·d)
@@ -63,9 +65,10 @@ public enum FlashAttentionForward {
   ///   blocks).
   public static func run(
     on machine: inout Machine, queries q: HBMTensor, keys k: HBMTensor, values v: HBMTensor,
-    blocks: BlockSizes, problem: AttentionProblem,
+    blocks: BlockSizes, problem: AttentionProblem, context: HeadContext? = nil,
     afterOuterIteration: ((Int, Machine, Outputs) -> Void)? = nil
   ) throws -> Outputs {
+    let context = context ?? problem.headContext(0)
     let n = q.rows
     let d = q.columns
     let br = blocks.queryBlockSize
@@ -101,6 +104,7 @@ public enum FlashAttentionForward {
             a: sram[qi], lda: d, b: sram[kj], ldb: d, c: sram[sij], ldc: bc,
             rows: r, columns: c, depth: d, alpha: tau, accumulate: false)
         }
+        applyMasks(on: &machine, tile: sij, context: context, rows: queryRows, columns: keyRows)
         machine.compute("m̃ = rowmax(S), P̃ = exp(S − m̃), ℓ̃ = rowsum(P̃)", kind: .other, flops: 4 * r * c) { sram in
           RowReductions.rowMax(sram[sij], ld: bc, rows: r, columns: c, into: sram[mt])
           SoftmaxKernels.exponentiateRows(sram[sij], ld: bc, rows: r, columns: c, rowMax: sram[mt], rowSum: sram[lt])
@@ -113,6 +117,11 @@ public enum FlashAttentionForward {
         machine.compute("O_i ← α·O_i + (β·P̃)·V_j", kind: .other, flops: r * d + r * c) { sram in
           SoftmaxKernels.scaleRows(sram[oi], ld: d, rows: r, columns: d, factors: sram[alpha])
           SoftmaxKernels.scaleRows(sram[sij], ld: bc, rows: r, columns: c, factors: sram[beta])
+        }
+        if context.dropout.isActive {
+          machine.compute("P̃ ← dropout(P̃)", kind: .other, flops: r * c) { sram in
+            context.dropout.apply(to: sram[sij], ld: bc, rows: r, columns: c, rowStart: queryRows.lowerBound, columnStart: keyRows.lowerBound)
+          }
         }
         machine.compute("O_i += P̃_ij·V_j", kind: .matmul, flops: 2 * r * c * d) { sram in
           TileGEMM.multiply(
@@ -127,6 +136,23 @@ public enum FlashAttentionForward {
     }
     machine.free(tiles)
     return outputs
+  }
+}
+
+/// Sets the masked entries of an S tile to −∞: the causal mask where the block crosses the
+/// diagonal, the key-padding mask where it holds padded keys; `rows·columns` FLOPs for each mask
+/// applied. Blocks with nothing to mask cost nothing.
+func applyMasks(on machine: inout Machine, tile: SRAMTile, context: HeadContext, rows: Range<Int>, columns: Range<Int>) {
+  let (r, c) = (rows.count, columns.count)
+  if context.needsCausalMask(rowStart: rows.lowerBound, rows: r, columnStart: columns.lowerBound, columns: c) {
+    machine.compute("S ← causal mask(S)", kind: .other, flops: r * c) { sram in
+      TileMasks.applyCausal(sram[tile], ld: tile.columns, rows: r, columns: c, rowOffset: rows.lowerBound, columnOffset: columns.lowerBound)
+    }
+  }
+  if context.needsPaddingMask(columnStart: columns.lowerBound, columns: c) {
+    machine.compute("S ← key-padding mask(S)", kind: .other, flops: r * c) { sram in
+      TileMasks.applyKeyPadding(sram[tile], ld: tile.columns, rows: r, columns: c, columnOffset: columns.lowerBound, validColumns: context.validKeys)
+    }
   }
 }
 

@@ -6,30 +6,80 @@ import Foundation
 /// Inputs are the fp32 values actually stored in HBM (already rounded to the data type), so the
 /// reported error measures the algorithm, not the input rounding.
 public enum ReferenceAttention {
-  /// O (N×d, row-major) for one head.
-  public static func forward(queries q: [Float], keys k: [Float], values v: [Float], sequenceLength n: Int, headDimension d: Int, scale: Float) -> [Double] {
+  /// O (N×d, row-major) for one head, with the head's masks and dropout when `context` is
+  /// given. Fully masked rows give 0.
+  public static func forward(
+    queries q: [Float], keys k: [Float], values v: [Float], sequenceLength n: Int, headDimension d: Int,
+    scale: Float, context: HeadContext? = nil
+  ) -> [Double] {
     var output = [Double](repeating: 0, count: n * d)
-    var scores = [Double](repeating: 0, count: n)
-    let tau = Double(scale)
     for i in 0..<n {
-      var rowMax = -Double.infinity
-      for j in 0..<n {
-        var dot = 0.0
-        for x in 0..<d { dot += Double(q[i * d + x]) * Double(k[j * d + x]) }
-        scores[j] = tau * dot
-        rowMax = max(rowMax, scores[j])
-      }
-      var sum = 0.0
-      for j in 0..<n {
-        scores[j] = exp(scores[j] - rowMax)
-        sum += scores[j]
-      }
-      for j in 0..<n {
-        let p = scores[j] / sum
-        for x in 0..<d { output[i * d + x] += p * Double(v[j * d + x]) }
+      let p = probabilityRow(i, q, k, n, d, scale, context)
+      for j in 0..<n where p[j] != 0 {
+        let pz = p[j] * Double(context?.dropout.multiplier(row: i, column: j) ?? 1)
+        for x in 0..<d { output[i * d + x] += pz * Double(v[j * d + x]) }
       }
     }
     return output
+  }
+
+  /// Row i of P = softmax(mask(τ·QKᵀ)) in float64; all zeros when every key is masked.
+  static func probabilityRow(
+    _ i: Int, _ q: [Float], _ k: [Float], _ n: Int, _ d: Int, _ scale: Float, _ context: HeadContext?
+  ) -> [Double] {
+    var s = [Double](repeating: -.infinity, count: n)
+    var rowMax = -Double.infinity
+    for j in 0..<n where context?.isVisible(row: i, column: j) ?? true {
+      var dot = 0.0
+      for x in 0..<d { dot += Double(q[i * d + x]) * Double(k[j * d + x]) }
+      s[j] = Double(scale) * dot
+      rowMax = max(rowMax, s[j])
+    }
+    guard rowMax > -.infinity else { return [Double](repeating: 0, count: n) }
+    var sum = 0.0
+    for j in 0..<n {
+      s[j] = s[j] == -.infinity ? 0 : exp(s[j] - rowMax)
+      sum += s[j]
+    }
+    return s.map { $0 / sum }
+  }
+
+  /// Gradients of Φ = Σ dO∘O with respect to Q, K and V in float64, by the formulas of
+  /// Algorithm 3 with dropout: dV = (P∘Z)ᵀdO, dP = (dO·Vᵀ)∘Z, dS = P∘(dP − rowsum(P∘dP)),
+  /// dQ = τ·dS·K, dK = τ·dSᵀ·Q. Also returns O.
+  public static func gradients(
+    queries q: [Float], keys k: [Float], values v: [Float], outputGradient dO: [Float],
+    sequenceLength n: Int, headDimension d: Int, scale: Float, context: HeadContext? = nil
+  ) -> (dQ: [Double], dK: [Double], dV: [Double], output: [Double]) {
+    var dQ = [Double](repeating: 0, count: n * d)
+    var dK = [Double](repeating: 0, count: n * d)
+    var dV = [Double](repeating: 0, count: n * d)
+    var output = [Double](repeating: 0, count: n * d)
+    let tau = Double(scale)
+    for i in 0..<n {
+      let p = probabilityRow(i, q, k, n, d, scale, context)
+      var dp = [Double](repeating: 0, count: n)
+      var rowTerm = 0.0
+      for j in 0..<n where p[j] != 0 {
+        let z = Double(context?.dropout.multiplier(row: i, column: j) ?? 1)
+        var dot = 0.0
+        for x in 0..<d {
+          output[i * d + x] += p[j] * z * Double(v[j * d + x])
+          dV[j * d + x] += p[j] * z * Double(dO[i * d + x])
+          dot += Double(dO[i * d + x]) * Double(v[j * d + x])
+        }
+        dp[j] = dot * z
+        rowTerm += p[j] * dp[j]
+      }
+      for j in 0..<n where p[j] != 0 {
+        let ds = p[j] * (dp[j] - rowTerm)
+        for x in 0..<d {
+          dQ[i * d + x] += tau * ds * Double(k[j * d + x])
+          dK[j * d + x] += tau * ds * Double(q[i * d + x])
+        }
+      }
+    }
+    return (dQ, dK, dV, output)
   }
 
   /// The softmax statistics over the first `keys` keys only: m (row max), ℓ (row sum of

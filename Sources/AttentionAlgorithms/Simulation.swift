@@ -2,23 +2,45 @@ import Dispatch
 import Foundation
 import MemoryHierarchy
 
+/// Inputs given by the user instead of seeded random normals: one N×d row-major array per head,
+/// heads in batch-major order.
+public struct AttentionInputs: Sendable {
+  public var queries: [[Float]]
+  public var keys: [[Float]]
+  public var values: [[Float]]
+  /// dO, for a backward pass (seeded random normals when nil).
+  public var outputGradients: [[Float]]?
+
+  public init(queries: [[Float]], keys: [[Float]], values: [[Float]], outputGradients: [[Float]]? = nil) {
+    self.queries = queries
+    self.keys = keys
+    self.values = values
+    self.outputGradients = outputGradients
+  }
+}
+
 /// Everything that defines one simulated run.
 public struct SimulationRequest: Sendable {
   public var algorithm: AttentionAlgorithmKind
   public var pass: AttentionPass
   public var problem: AttentionProblem
   public var machine: MachineSpec
-  /// Explicit blocks (`--block-rows/--block-cols`); nil lets `blockRule` choose.
+  /// Explicit blocks (`--block-rows/--block-cols`) for every pass; nil lets `blockRule` choose
+  /// per pass.
   public var blocks: BlockSizes?
   public var blockRule: BlockRule
   public var mode: ExecutionMode
   /// Worker threads for execute mode (heads run in parallel); counts never depend on it.
   public var threads: Int
+  /// Execute mode: inputs to use instead of seeded random normals.
+  public var inputs: AttentionInputs?
+  /// Execute mode: keep every head's O (and dQ, dK, dV) in the result.
+  public var keepOutputs: Bool
 
   public init(
     algorithm: AttentionAlgorithmKind, pass: AttentionPass = .forward, problem: AttentionProblem,
     machine: MachineSpec, blocks: BlockSizes? = nil, blockRule: BlockRule = .fit,
-    mode: ExecutionMode = .count, threads: Int = 1
+    mode: ExecutionMode = .count, threads: Int = 1, inputs: AttentionInputs? = nil, keepOutputs: Bool = false
   ) {
     self.algorithm = algorithm
     self.pass = pass
@@ -28,38 +50,93 @@ public struct SimulationRequest: Sendable {
     self.blockRule = blockRule
     self.mode = mode
     self.threads = threads
+    self.inputs = inputs
+    self.keepOutputs = keepOutputs
+  }
+
+  /// The passes that run: the forward always (a backward needs it), the backward when asked.
+  public var passesRun: [AttentionSchedule.Pass] { pass.includesBackward ? [.forward, .backward] : [.forward] }
+
+  /// The passes whose counts make up the totals: forward, backward, or both.
+  public var passesReported: [AttentionSchedule.Pass] {
+    switch pass {
+    case .forward: return [.forward]
+    case .backward: return [.backward]
+    case .both: return [.forward, .backward]
+    }
   }
 }
 
-/// What a run measured. Totals are over batch × heads; a renderer formats these numbers and
-/// never recomputes them.
+/// The counts of one pass over all heads.
+public struct PassResult: Sendable {
+  public let pass: AttentionSchedule.Pass
+  public let blocks: BlockSizes
+  public let ledger: IOLedger
+  /// One head's ledger (the first head).
+  public let headLedger: IOLedger
+  public let closedForm: TrafficCount
+  /// Blocks skipped by a causal mask, over all heads (FlashAttention-2).
+  public let skippedBlocks: Int
+  public let estimate: RooflineEstimate
+
+  /// Whether the simulated counts equal the closed form exactly.
+  public var matchesClosedForm: Bool {
+    closedForm.readElements == ledger.hbmReadElements && closedForm.writeElements == ledger.hbmWriteElements
+  }
+}
+
+/// Every head's output tensors (execute mode with `keepOutputs`).
+public struct AttentionOutputs: Sendable {
+  public var output: [[Float]]
+  public var queryGradient: [[Float]]?
+  public var keyGradient: [[Float]]?
+  public var valueGradient: [[Float]]?
+}
+
+/// What a run measured. Totals are over batch × heads and over the reported passes; a renderer
+/// formats these numbers and never recomputes them.
 public struct SimulationResult: Sendable {
   public let request: SimulationRequest
-  public let blocks: BlockSizes
-  /// HBM traffic and FLOPs of all heads.
+  /// Each pass that ran, forward first.
+  public let passes: [PassResult]
+  /// HBM traffic and FLOPs of the reported passes, all heads.
   public let ledger: IOLedger
-  /// One head's ledger (every head runs the same schedule).
+  /// One head's ledger of the reported passes.
   public let headLedger: IOLedger
-  /// The closed form of the schedule, for all heads.
+  /// The closed form of the reported passes, all heads.
   public let closedForm: TrafficCount
   /// Peak SRAM bytes in use on one SM.
   public let peakSRAMBytes: Int
   /// Peak HBM bytes resident for one head (inputs, outputs, intermediates).
   public let peakHBMBytesPerHead: Int
-  /// Roofline time estimate from `ledger`.
   public let estimate: RooflineEstimate
-  /// Execute mode: max|O − O_ref| / max|O_ref| over all heads against float64 attention.
-  public let maxRelativeError: Double?
-  /// Standard attention: 1 when a row of S fits the SRAM, 2 when the softmax streams rows.
-  public let softmaxPasses: Int?
+  /// Execute mode: max|x − x_ref| / max|x_ref| per checked tensor ("O", "dQ", "dK", "dV").
+  public let errors: [String: Double]
   /// Wall-clock seconds the simulation took.
   public let wallSeconds: Double
-  /// Execute mode: the first head's output O (N×d), for examples and tests.
+  /// Execute mode with `keepOutputs`: every head's outputs.
+  public let outputs: AttentionOutputs?
+  /// Execute mode: the first head's output O (N×d).
   public let firstHeadOutput: [Float]?
+
+  /// The blocks of the last reported pass.
+  public var blocks: BlockSizes { passes.last { request.passesReported.contains($0.pass) }!.blocks }
+
+  /// The largest of `errors` (nil in count mode).
+  public var maxRelativeError: Double? { errors.values.max() }
+
+  /// The result of one pass, if it ran.
+  public func pass(_ pass: AttentionSchedule.Pass) -> PassResult? { passes.first { $0.pass == pass } }
+
+  /// Standard attention's softmax passes (1 when a row of S fits the SRAM), else nil.
+  public var softmaxPasses: Int? {
+    guard request.algorithm == .standard || request.algorithm == .standardUnfused else { return nil }
+    return StandardAttentionForward.softmaxTiling(problem: request.problem, capacityInBytes: request.machine.sramCapacityInBytes)?.passes
+  }
 }
 
-/// Runs simulations: one head per distinct shape in count mode (then multiplied by
-/// batch × heads), every head in execute mode.
+/// Runs simulations: one head per distinct head shape in count mode (then multiplied), every head
+/// in execute mode.
 public enum Simulator {
   /// Runs `request`.
   /// - Throws: `AttentionError` for problems or blocks that do not fit, `MachineError` for
@@ -68,123 +145,198 @@ public enum Simulator {
     let start = DispatchTime.now()
     try request.machine.validate()
     let problem = request.problem
-    let blocks = try BlockSelection.choose(
-      request.algorithm, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
-    var softmaxPasses: Int?
-    if request.algorithm == .standard {
-      guard let tiling = StandardAttentionForward.softmaxTiling(problem: problem, capacityInBytes: request.machine.sramCapacityInBytes) else {
-        throw AttentionError.noBlocksFit(
-          minimumBytes: problem.dataType.byteWidth + 2 * problem.statisticsType.byteWidth,
-          capacityBytes: request.machine.sramCapacityInBytes, algorithm: "the softmax pass")
-      }
-      softmaxPasses = tiling.passes
+    var blocks: [AttentionSchedule.Pass: BlockSizes] = [:]
+    for pass in request.passesRun {
+      blocks[pass] = try BlockSelection.choose(
+        request.algorithm, pass: pass, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
     }
-    let headForm = closedForm(request.algorithm, problem: problem, blocks: blocks, softmaxPasses: softmaxPasses ?? 1)
+    try checkRowPasses(request)
+    if let inputs = request.inputs { try check(inputs, problem: problem) }
 
-    let heads: [HeadRun]
-    switch request.mode {
-    case .count:
-      heads = [try runHead(request, blocks: blocks, head: 0)]
-    case .execute:
-      heads = try runAllHeads(request, blocks: blocks)
-    }
-    let headLedger = heads[0].ledger
-    var ledger: IOLedger
+    // Heads that differ only in their data count the same; heads of batch entries with
+    // different valid lengths may not (masking FLOPs), so count mode simulates one head per
+    // valid length.
+    var groups: [(head: Int, count: Int)] = []
     if request.mode == .count {
-      ledger = try headLedger.repeated(problem.headCount)
-    } else {
-      ledger = IOLedger()
-      for head in heads { ledger.add(head.ledger) }
-    }
-    var error: Double?
-    if request.mode == .execute {
-      var maxDiff = 0.0
-      var maxRef = 0.0
-      for head in heads {
-        maxDiff = max(maxDiff, head.maxAbsoluteDifference)
-        maxRef = max(maxRef, head.maxAbsoluteReference)
+      var seen: [Int: Int] = [:]
+      for head in 0..<problem.headCount {
+        let keys = problem.headContext(head).validKeys
+        if let index = seen[keys] { groups[index].count += 1 } else {
+          seen[keys] = groups.count
+          groups.append((head, 1))
+        }
       }
-      error = maxRef == 0 ? maxDiff : maxDiff / maxRef
+    } else {
+      groups = (0..<problem.headCount).map { ($0, 1) }
+    }
+    let runs = try runHeads(request, blocks: blocks, heads: groups.map(\.head))
+
+    var passResults: [PassResult] = []
+    for (index, pass) in request.passesRun.enumerated() {
+      var ledger = IOLedger()
+      var form = TrafficCount(readElements: 0, writeElements: 0)
+      var skipped = 0
+      for (group, run) in zip(groups, runs) {
+        ledger.add(try run.ledgers[index].repeated(group.count))
+        let closed = AttentionSchedule.closedForm(request.algorithm, pass: pass, problem: problem, blocks: blocks[pass]!, spec: request.machine)
+        form = form + closed.traffic * group.count
+        skipped += closed.skippedBlocks * group.count
+      }
+      passResults.append(PassResult(
+        pass: pass, blocks: blocks[pass]!, ledger: ledger, headLedger: runs[0].ledgers[index], closedForm: form,
+        skippedBlocks: skipped, estimate: RooflineEstimate(ledger: ledger, spec: request.machine)))
+    }
+    var ledger = IOLedger()
+    var headLedger = IOLedger()
+    var form = TrafficCount(readElements: 0, writeElements: 0)
+    for result in passResults where request.passesReported.contains(result.pass) {
+      ledger.add(result.ledger)
+      headLedger.add(result.headLedger)
+      form = form + result.closedForm
+    }
+    var errors: [String: Double] = [:]
+    if request.mode == .execute {
+      for name in runs[0].differences.keys {
+        let diff = runs.map { $0.differences[name]!.difference }.max()!
+        let reference = runs.map { $0.differences[name]!.reference }.max()!
+        errors[name] = reference == 0 ? diff : diff / reference
+      }
+    }
+    var outputs: AttentionOutputs?
+    if request.keepOutputs, request.mode == .execute {
+      outputs = AttentionOutputs(
+        output: runs.map { $0.tensors["O"]! }, queryGradient: runs.first?.tensors["dQ"] == nil ? nil : runs.map { $0.tensors["dQ"]! },
+        keyGradient: runs.first?.tensors["dK"] == nil ? nil : runs.map { $0.tensors["dK"]! },
+        valueGradient: runs.first?.tensors["dV"] == nil ? nil : runs.map { $0.tensors["dV"]! })
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     return SimulationResult(
-      request: request, blocks: blocks, ledger: ledger, headLedger: headLedger,
-      closedForm: headForm * problem.headCount,
-      peakSRAMBytes: heads.map(\.peakSRAMBytes).max() ?? 0,
-      peakHBMBytesPerHead: heads.map(\.peakHBMBytes).max() ?? 0,
-      estimate: RooflineEstimate(ledger: ledger, spec: request.machine),
-      maxRelativeError: error, softmaxPasses: softmaxPasses, wallSeconds: seconds,
-      firstHeadOutput: heads[0].output)
+      request: request, passes: passResults, ledger: ledger, headLedger: headLedger, closedForm: form,
+      peakSRAMBytes: runs.map(\.peakSRAMBytes).max() ?? 0, peakHBMBytesPerHead: runs.map(\.peakHBMBytes).max() ?? 0,
+      estimate: RooflineEstimate(ledger: ledger, spec: request.machine), errors: errors, wallSeconds: seconds,
+      outputs: outputs, firstHeadOutput: runs[0].tensors["O"])
   }
 
-  /// The closed-form HBM traffic of one head.
-  public static func closedForm(_ algorithm: AttentionAlgorithmKind, problem: AttentionProblem, blocks: BlockSizes, softmaxPasses: Int = 1) -> TrafficCount {
-    let n = problem.sequenceLength
-    let d = problem.headDimension
-    switch algorithm {
-    case .flash: return FlashAttentionForward.closedForm(sequenceLength: n, headDimension: d, blocks: blocks)
-    case .standard:
-      return StandardAttentionForward.closedForm(sequenceLength: n, headDimension: d, blocks: blocks, softmaxPasses: softmaxPasses)
+  /// The closed-form HBM traffic of one head's forward pass.
+  public static func closedForm(_ algorithm: AttentionAlgorithmKind, problem: AttentionProblem, blocks: BlockSizes, spec: MachineSpec = .a100_40GB) -> TrafficCount {
+    AttentionSchedule.closedForm(algorithm, pass: .forward, problem: problem, blocks: blocks, spec: spec).traffic
+  }
+
+  /// The seeded inputs of one head: Q, K, V and dO as standard normals (before rounding to the
+  /// data type), from `SeededRandom(seed: seed ⊕ head·c)`.
+  public static func inputs(problem: AttentionProblem, head: Int) -> (q: [Float], k: [Float], v: [Float], dO: [Float]) {
+    var rng = SeededRandom(seed: problem.seed ^ (UInt64(head) &* 0xD1B5_4A32_D192_ED03))
+    let count = problem.sequenceLength * problem.headDimension
+    return (rng.normals(count), rng.normals(count), rng.normals(count), rng.normals(count))
+  }
+
+  static func checkRowPasses(_ request: SimulationRequest) throws {
+    guard request.algorithm == .standard || request.algorithm == .standardUnfused else { return }
+    let capacity = request.machine.sramCapacityInBytes
+    let problem = request.problem
+    if StandardAttentionForward.softmaxTiling(problem: problem, capacityInBytes: capacity) == nil {
+      throw AttentionError.noBlocksFit(
+        minimumBytes: problem.dataType.byteWidth + 2 * problem.statisticsType.byteWidth, capacityBytes: capacity, algorithm: "the softmax pass")
+    }
+    if request.pass.includesBackward, StandardAttentionBackward.gradientTiling(problem: problem, capacityInBytes: capacity) == nil {
+      throw AttentionError.noBlocksFit(
+        minimumBytes: 2 * problem.dataType.byteWidth + problem.statisticsType.byteWidth, capacityBytes: capacity, algorithm: "the softmax-gradient pass")
     }
   }
 
-  /// The seeded inputs of one head: Q, K, V as standard normals (before rounding to the data
-  /// type), from `SeededRandom(seed: seed ⊕ head)`.
-  public static func inputs(problem: AttentionProblem, head: Int) -> (q: [Float], k: [Float], v: [Float]) {
-    var rng = SeededRandom(seed: problem.seed ^ (UInt64(head) &* 0xD1B5_4A32_D192_ED03))
+  static func check(_ inputs: AttentionInputs, problem: AttentionProblem) throws {
     let count = problem.sequenceLength * problem.headDimension
-    return (rng.normals(count), rng.normals(count), rng.normals(count))
+    for (name, arrays) in [("Q", inputs.queries), ("K", inputs.keys), ("V", inputs.values), ("dO", inputs.outputGradients ?? inputs.queries)] {
+      guard arrays.count == problem.headCount, arrays.allSatisfy({ $0.count == count }) else {
+        throw AttentionError.invalidProblem("\(name) must hold \(problem.headCount) heads of \(problem.sequenceLength)×\(problem.headDimension) values")
+      }
+    }
   }
 
   struct HeadRun: Sendable {
-    var ledger: IOLedger
-    var peakSRAMBytes: Int
-    var peakHBMBytes: Int
-    var output: [Float]?
-    var maxAbsoluteDifference = 0.0
-    var maxAbsoluteReference = 0.0
+    /// One ledger per pass run.
+    var ledgers: [IOLedger] = []
+    var peakSRAMBytes = 0
+    var peakHBMBytes = 0
+    /// Execute mode: this head's output tensors by name.
+    var tensors: [String: [Float]] = [:]
+    /// Execute mode: max |x − x_ref| and max |x_ref| per tensor.
+    var differences: [String: (difference: Double, reference: Double)] = [:]
   }
 
-  static func runHead(_ request: SimulationRequest, blocks: BlockSizes, head: Int) throws -> HeadRun {
+  static func runHead(_ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], head: Int) throws -> HeadRun {
     let problem = request.problem
-    let n = problem.sequenceLength
-    let d = problem.headDimension
+    let context = problem.headContext(head)
+    let (n, d, t) = (problem.sequenceLength, problem.headDimension, problem.dataType)
+    let backward = request.pass.includesBackward
     var machine = Machine(spec: request.machine, mode: request.mode)
-    let data = request.mode == .execute ? inputs(problem: problem, head: head) : nil
-    let q = try machine.allocateTensor("Q", operand: .query, rows: n, columns: d, elementType: problem.dataType, contents: data?.q)
-    let k = try machine.allocateTensor("K", operand: .key, rows: n, columns: d, elementType: problem.dataType, contents: data?.k)
-    let v = try machine.allocateTensor("V", operand: .value, rows: n, columns: d, elementType: problem.dataType, contents: data?.v)
-    let output: HBMTensor
-    switch request.algorithm {
-    case .flash:
-      output = try FlashAttentionForward.run(on: &machine, queries: q, keys: k, values: v, blocks: blocks, problem: problem).output
-    case .standard:
-      output = try StandardAttentionForward.run(on: &machine, queries: q, keys: k, values: v, blocks: blocks, problem: problem).output
-    }
-    var run = HeadRun(ledger: machine.ledger, peakSRAMBytes: machine.sram.peakBytes, peakHBMBytes: machine.peakHBMBytes)
+    var data: (q: [Float], k: [Float], v: [Float], dO: [Float])?
     if request.mode == .execute {
-      let o = machine.contents(of: output)
-      let reference = ReferenceAttention.forward(
-        queries: machine.contents(of: q), keys: machine.contents(of: k), values: machine.contents(of: v),
-        sequenceLength: n, headDimension: d, scale: problem.softmaxScale)
-      for i in 0..<o.count {
-        run.maxAbsoluteDifference = max(run.maxAbsoluteDifference, abs(Double(o[i]) - reference[i]))
-        run.maxAbsoluteReference = max(run.maxAbsoluteReference, abs(reference[i]))
+      let seeded = inputs(problem: problem, head: head)
+      if let given = request.inputs {
+        data = (given.queries[head], given.keys[head], given.values[head], given.outputGradients?[head] ?? seeded.dO)
+      } else {
+        data = seeded
       }
-      if head == 0 { run.output = o }
     }
+    let q = try machine.allocateTensor("Q", operand: .query, rows: n, columns: d, elementType: t, contents: data?.q)
+    let k = try machine.allocateTensor("K", operand: .key, rows: n, columns: d, elementType: t, contents: data?.k)
+    let v = try machine.allocateTensor("V", operand: .value, rows: n, columns: d, elementType: t, contents: data?.v)
+    var run = HeadRun()
+    let state = try AttentionSchedule.forward(
+      request.algorithm, on: &machine, queries: q, keys: k, values: v, blocks: blocks[.forward]!, problem: problem, context: context)
+    run.ledgers.append(machine.ledger)
+    var gradients: FlashAttentionBackward.Gradients?
+    if backward {
+      let dO = try machine.allocateTensor("dO", operand: .outputGradient, rows: n, columns: d, elementType: t, contents: data?.dO)
+      let before = machine.ledger
+      gradients = try AttentionSchedule.backward(
+        on: &machine, queries: q, keys: k, values: v, state: state, outputGradient: dO, blocks: blocks[.backward]!,
+        problem: problem, context: context)
+      run.ledgers.append(machine.ledger.subtracting(before))
+      if request.mode == .execute { data?.dO = machine.contents(of: dO) }
+    }
+    run.peakSRAMBytes = machine.sram.peakBytes
+    run.peakHBMBytes = machine.peakHBMBytes
+    guard request.mode == .execute else { return run }
+
+    let (qs, ks, vs) = (machine.contents(of: q), machine.contents(of: k), machine.contents(of: v))
+    run.tensors["O"] = machine.contents(of: state.output)
+    var references: [String: [Double]] = [:]
+    if let gradients, let dO = data?.dO {
+      let exact = ReferenceAttention.gradients(
+        queries: qs, keys: ks, values: vs, outputGradient: dO, sequenceLength: n, headDimension: d,
+        scale: problem.softmaxScale, context: context)
+      references = ["O": exact.output, "dQ": exact.dQ, "dK": exact.dK, "dV": exact.dV]
+      run.tensors["dQ"] = machine.contents(of: gradients.queryGradient)
+      run.tensors["dK"] = machine.contents(of: gradients.keyGradient)
+      run.tensors["dV"] = machine.contents(of: gradients.valueGradient)
+    } else {
+      references["O"] = ReferenceAttention.forward(
+        queries: qs, keys: ks, values: vs, sequenceLength: n, headDimension: d, scale: problem.softmaxScale, context: context)
+    }
+    for (name, reference) in references {
+      let values = run.tensors[name]!
+      var difference = 0.0
+      var magnitude = 0.0
+      for i in values.indices {
+        difference = max(difference, abs(Double(values[i]) - reference[i]))
+        magnitude = max(magnitude, abs(reference[i]))
+      }
+      run.differences[name] = (difference, magnitude)
+    }
+    if !request.keepOutputs && head != 0 { run.tensors = [:] }
     return run
   }
 
-  static func runAllHeads(_ request: SimulationRequest, blocks: BlockSizes) throws -> [HeadRun] {
-    let count = request.problem.headCount
-    let results = HeadResults(count: count)
-    let threads = max(1, min(request.threads, count))
+  static func runHeads(_ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], heads: [Int]) throws -> [HeadRun] {
+    let results = HeadResults(count: heads.count)
+    let threads = max(1, min(request.threads, heads.count))
     DispatchQueue.concurrentPerform(iterations: threads) { worker in
-      var head = worker
-      while head < count {
-        results.set(head, Result { try runHead(request, blocks: blocks, head: head) })
-        head += threads
+      var index = worker
+      while index < heads.count {
+        results.set(index, Result { try runHead(request, blocks: blocks, head: heads[index]) })
+        index += threads
       }
     }
     return try results.collect()

@@ -46,7 +46,7 @@ enum ProblemOptions {
   static func problem(_ options: ParsedOptions) throws -> AttentionProblem {
     guard let n = try options.int("seq-len") else { throw CLIError.usage("\(options.command): --seq-len is required") }
     guard let d = try options.int("head-dim") else { throw CLIError.usage("\(options.command): --head-dim is required") }
-    let dtype = try options.choice("dtype", ElementType.allCases.map { ($0.rawValue, $0) }) ?? .fp16
+    let dtype = try options.choice("dtype", ElementType.floatingPoint.map { ($0.rawValue, $0) }) ?? .fp16
     var scale: Float?
     if let s = try options.double("scale") { scale = Float(s) }
     do {

@@ -8,12 +8,18 @@ public enum ElementType: String, CaseIterable, Sendable, Hashable, Codable, Cust
   case fp32
   case fp16
   case bf16
+  /// One byte per element: masks (a dropout mask's keep flags), stored as 0 or 1.
+  case u8
+
+  /// The floating-point storage types a problem's data can use.
+  public static let floatingPoint: [ElementType] = [.fp32, .fp16, .bf16]
 
   /// Bytes per element in memory.
   public var byteWidth: Int {
     switch self {
     case .fp32: return 4
     case .fp16, .bf16: return 2
+    case .u8: return 1
     }
   }
 
@@ -26,6 +32,7 @@ public enum ElementType: String, CaseIterable, Sendable, Hashable, Codable, Cust
     case .fp32: return value
     case .fp16: return Float(Float16(value))
     case .bf16: return ElementType.roundToBFloat16(value)
+    case .u8: return ElementType.roundToByte(value)
     }
   }
 
@@ -38,7 +45,16 @@ public enum ElementType: String, CaseIterable, Sendable, Hashable, Codable, Cust
       for i in 0..<count { values[i] = Float(Float16(values[i])) }
     case .bf16:
       for i in 0..<count { values[i] = ElementType.roundToBFloat16(values[i]) }
+    case .u8:
+      for i in 0..<count { values[i] = ElementType.roundToByte(values[i]) }
     }
+  }
+
+  /// Nearest integer in 0…255 (NaN becomes 0).
+  @inlinable
+  static func roundToByte(_ value: Float) -> Float {
+    guard value > 0 else { return 0 }
+    return min(255, value.rounded())
   }
 
   /// bfloat16 keeps the top 16 bits of an IEEE binary32; round to nearest, ties to even; NaN

@@ -97,6 +97,23 @@ public struct IOLedger: Hashable, Sendable {
     storeCount += other.storeCount
   }
 
+  /// The counts of this ledger minus those of an earlier snapshot of it (the traffic of the
+  /// operations in between).
+  public func subtracting(_ earlier: IOLedger) -> IOLedger {
+    var result = self
+    for i in traffic.indices {
+      result.traffic[i].readElements -= earlier.traffic[i].readElements
+      result.traffic[i].writeElements -= earlier.traffic[i].writeElements
+      result.traffic[i].readBytes -= earlier.traffic[i].readBytes
+      result.traffic[i].writeBytes -= earlier.traffic[i].writeBytes
+    }
+    result.matmulFLOPs -= earlier.matmulFLOPs
+    result.otherFLOPs -= earlier.otherFLOPs
+    result.loadCount -= earlier.loadCount
+    result.storeCount -= earlier.storeCount
+    return result
+  }
+
   /// This ledger repeated `factor` times (batch × heads run the same schedule).
   /// - Throws: `MachineError.countOverflow` if a count would not fit in 64 bits.
   public func repeated(_ factor: Int) throws -> IOLedger {

@@ -1,0 +1,157 @@
+import Foundation
+import MemoryHierarchy
+import TileKernels
+
+/// FlashAttention-2 forward (FlashAttention-2 §3.1, Algorithm 1): the loops are swapped, so Q_i
+/// is read once, O_i is accumulated unnormalised on chip, and O_i and the logsumexp
+/// L_i = m_i + log ℓ_i are written once, after the inner loop. With a causal mask, key blocks
+/// entirely above the diagonal are skipped (no load, no FLOPs) and only blocks that cross the
+/// diagonal are masked.
+///
+/// ```
+/// for i in 0..<Tr:                      load Q_i                       (Br·d)
+///   O_i = 0, ℓ_i = 0, m_i = −∞ on chip
+///   for j in 0..<Tc (not causally empty): load K_j, V_j              (2·Bc·d)
+///     S = mask(τ Q_i K_jᵀ);  m_new = max(m_i, rowmax S);  P̃ = exp(S − m_new)
+///     ℓ_i = e^{m_i−m_new} ℓ_i + rowsum P̃;  O_i = diag(e^{m_i−m_new}) O_i + P̃ V_j
+///   O_i = diag(ℓ_i)⁻¹ O_i;  L_i = m_i + log ℓ_i;  store O_i, L_i     (Br·d + Br)
+/// ```
+/// (FlashAttention-2 prints diag(e^{m_old−m_new})⁻¹ for the rescale of Õ; the algebra needs no
+/// inverse, and this follows the corrected form.)
+///
+/// - Complexity: 4N²d matmul FLOPs (about half with a causal mask). HBM traffic per head
+///   exactly 2Nd + 2Nd·T_r + N elements without a causal mask (T_r = ⌈N/Br⌉); with one,
+///   2Nd + N + 2d·Σ over visited blocks of their key rows.
+public enum FlashAttention2Forward {
+  /// Q_i, O_i (Br×d), K_j, V_j (Bc×d), S_ij (Br×Bc) in the data type; m_i, ℓ_i and three
+  /// per-row temporaries (block max / m_new, block sum, rescale factor) in the statistics type.
+  public static func tilePlan(blocks: BlockSizes, problem: AttentionProblem) -> [TileRequest] {
+    let br = blocks.queryBlockSize
+    let bc = blocks.keyBlockSize
+    let d = problem.headDimension
+    let t = problem.dataType
+    let s = problem.statisticsType
+    return [
+      TileRequest("Q_i", .query, rows: br, columns: d, t),
+      TileRequest("O_i", .output, rows: br, columns: d, t),
+      TileRequest("K_j", .key, rows: bc, columns: d, t),
+      TileRequest("V_j", .value, rows: bc, columns: d, t),
+      TileRequest("S_ij", .scores, rows: br, columns: bc, t),
+      TileRequest("m_i", .rowMax, rows: br, columns: 1, s),
+      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, s),
+      TileRequest("m_new", .rowMax, rows: br, columns: 1, s),
+      TileRequest("ℓ̃_ij", .rowSum, rows: br, columns: 1, s),
+      TileRequest("α_i", .other, rows: br, columns: 1, s),
+    ]
+  }
+
+  /// The (i, j) blocks a schedule visits, with the causal blocks skipped, and how many were
+  /// skipped. Shared by FlashAttention-2's forward and backward and their closed forms.
+  public static func visitedBlocks(sequenceLength n: Int, blocks: BlockSizes, causal: Bool) -> (visited: [(Range<Int>, Range<Int>)], skipped: Int) {
+    var visited: [(Range<Int>, Range<Int>)] = []
+    var skipped = 0
+    for i in 0..<blocks.queryBlockCount(n) {
+      let rows = i * blocks.queryBlockSize..<min(n, (i + 1) * blocks.queryBlockSize)
+      for j in 0..<blocks.keyBlockCount(n) {
+        let columns = j * blocks.keyBlockSize..<min(n, (j + 1) * blocks.keyBlockSize)
+        if causal && columns.lowerBound > rows.upperBound - 1 {
+          skipped += 1
+        } else {
+          visited.append((rows, columns))
+        }
+      }
+    }
+    return (visited, skipped)
+  }
+
+  /// Exact HBM elements per head: Q read once, K and V for every visited block, O and L
+  /// written once; also the number of skipped blocks.
+  public static func closedForm(sequenceLength n: Int, headDimension d: Int, blocks: BlockSizes, causal: Bool) -> (traffic: TrafficCount, skippedBlocks: Int) {
+    let (visited, skipped) = visitedBlocks(sequenceLength: n, blocks: blocks, causal: causal)
+    let keyRows = visited.reduce(0) { $0 + $1.1.count }
+    return (TrafficCount(readElements: n * d + 2 * d * keyRows, writeElements: n * d + n), skipped)
+  }
+
+  /// What the backward pass needs from the forward: O and L.
+  public struct Outputs: Sendable {
+    public let output: HBMTensor
+    public let logSumExp: HBMTensor
+    /// Blocks skipped by the causal mask.
+    public let skippedBlocks: Int
+  }
+
+  public static func run(
+    on machine: inout Machine, queries q: HBMTensor, keys k: HBMTensor, values v: HBMTensor,
+    blocks: BlockSizes, problem: AttentionProblem, context: HeadContext
+  ) throws -> Outputs {
+    let n = q.rows
+    let d = q.columns
+    let bc = blocks.keyBlockSize
+    let tau = problem.softmaxScale
+    let output = try machine.allocateTensor("O", operand: .output, rows: n, columns: d, elementType: problem.dataType)
+    let logSumExp = try machine.allocateTensor("L", operand: .logSumExp, rows: n, columns: 1, elementType: problem.statisticsType)
+    let tiles = try machine.allocate(tilePlan(blocks: blocks, problem: problem))
+    let (qi, oi, kj, vj, sij) = (tiles[0], tiles[1], tiles[2], tiles[3], tiles[4])
+    let (mi, li, mNew, lt, alpha) = (tiles[5], tiles[6], tiles[7], tiles[8], tiles[9])
+    let (visited, skipped) = visitedBlocks(sequenceLength: n, blocks: blocks, causal: context.causal)
+
+    var index = 0
+    while index < visited.count {
+      let queryRows = visited[index].0
+      let r = queryRows.count
+      try machine.load(q, rows: queryRows, into: qi)
+      machine.compute("O_i = 0, ℓ_i = 0, m_i = −∞", kind: .other, flops: 0) { sram in
+        sram[oi].update(repeating: 0, count: oi.elementCount)
+        sram[li].update(repeating: 0, count: r)
+        sram[mi].update(repeating: -.infinity, count: r)
+      }
+      while index < visited.count, visited[index].0 == queryRows {
+        let keyRows = visited[index].1
+        let c = keyRows.count
+        index += 1
+        try machine.load(k, rows: keyRows, into: kj)
+        try machine.load(v, rows: keyRows, into: vj)
+        machine.compute("S_ij = τ·Q_i·K_jᵀ", kind: .matmul, flops: 2 * r * c * d) { sram in
+          TileGEMM.multiplyTransposedB(
+            a: sram[qi], lda: d, b: sram[kj], ldb: d, c: sram[sij], ldc: bc, rows: r, columns: c, depth: d, alpha: tau, accumulate: false)
+        }
+        applyMasks(on: &machine, tile: sij, context: context, rows: queryRows, columns: keyRows)
+        machine.compute("m_new = max(m_i, rowmax S), P̃ = exp(S − m_new), ℓ_i = e^{m_i−m_new}ℓ_i + rowsum P̃", kind: .other, flops: 4 * r * c + 5 * r) { sram in
+          RowReductions.rowMax(sram[sij], ld: bc, rows: r, columns: c, into: sram[mNew])
+          for x in 0..<r { sram[mNew][x] = max(sram[mNew][x], sram[mi][x]) }
+          SoftmaxKernels.exponentiateRows(sram[sij], ld: bc, rows: r, columns: c, rowMax: sram[mNew], rowSum: sram[lt])
+          for x in 0..<r {
+            let factor: Float = sram[mNew][x] == -.infinity ? 0 : exp(sram[mi][x] - sram[mNew][x])
+            sram[alpha][x] = factor
+            sram[li][x] = factor * sram[li][x] + sram[lt][x]
+            sram[mi][x] = sram[mNew][x]
+          }
+        }
+        machine.compute("O_i ← diag(e^{m_old−m_new})·O_i", kind: .other, flops: r * d) { sram in
+          SoftmaxKernels.scaleRows(sram[oi], ld: d, rows: r, columns: d, factors: sram[alpha])
+        }
+        if context.dropout.isActive {
+          machine.compute("P̃ ← dropout(P̃)", kind: .other, flops: r * c) { sram in
+            context.dropout.apply(to: sram[sij], ld: bc, rows: r, columns: c, rowStart: queryRows.lowerBound, columnStart: keyRows.lowerBound)
+          }
+        }
+        machine.compute("O_i += P̃_ij·V_j", kind: .matmul, flops: 2 * r * c * d) { sram in
+          TileGEMM.multiply(
+            a: sram[sij], lda: bc, b: sram[vj], ldb: d, c: sram[oi], ldc: d, rows: r, columns: d, depth: c, alpha: 1, accumulate: true)
+        }
+      }
+      machine.compute("O_i = diag(ℓ_i)⁻¹·O_i, L_i = m_i + log ℓ_i", kind: .other, flops: r * d + 3 * r) { sram in
+        for x in 0..<r {
+          let l = sram[li][x]
+          sram[alpha][x] = l > 0 ? 1 / l : 0
+          sram[mi][x] = l > 0 ? sram[mi][x] + log(l) : -.infinity
+        }
+        SoftmaxKernels.scaleRows(sram[oi], ld: d, rows: r, columns: d, factors: sram[alpha])
+      }
+      try machine.store(oi, into: output, rows: queryRows)
+      try machine.store(mi, into: logSumExp, rows: queryRows)
+    }
+    machine.free(tiles)
+    return Outputs(output: output, logSumExp: logSumExp, skippedBlocks: skipped)
+  }
+}
