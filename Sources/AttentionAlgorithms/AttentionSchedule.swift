@@ -16,7 +16,12 @@ public enum AttentionSchedule {
     case (.flash, .backward): return FlashAttentionBackward.tilePlan(blocks: blocks, problem: problem)
     case (.flash2, .forward): return FlashAttention2Forward.tilePlan(blocks: blocks, problem: problem)
     case (.flash2, .backward): return FlashAttention2Backward.tilePlan(blocks: blocks, problem: problem)
-    case (.standard, _), (.standardUnfused, _): return StandardAttentionForward.matmulPlan(blocks: blocks, problem: problem)
+    case (.standard, _): return StandardAttentionForward.matmulPlan(blocks: blocks, problem: problem)
+    case (.standardUnfused, _):
+      // Its matmul kernels never touch the dropout mask (a separate kernel applies it).
+      var plain = problem
+      plain.dropoutProbability = 0
+      return StandardAttentionForward.matmulPlan(blocks: blocks, problem: plain)
     }
   }
 

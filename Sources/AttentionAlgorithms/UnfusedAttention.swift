@@ -75,10 +75,12 @@ public enum UnfusedAttention {
     func tensor(_ name: String, _ operand: Operand, _ type: ElementType = t) throws -> HBMTensor {
       try machine.allocateTensor(name, operand: operand, rows: n, columns: n, elementType: type)
     }
+    var plain = problem
+    plain.dropoutProbability = 0
     // S = τ·QKᵀ.
     var scores = try tensor("S", .scores)
     var (tiles, _, all) = try StandardAttentionForward.allocateMatmulTiles(
-      &machine, blocks: blocks, problem: problem, names: ("S_ij", "Q_i", "K_j"), operands: (.scores, .query, .key))
+      &machine, blocks: blocks, problem: plain, names: ("S_ij", "Q_i", "K_j"), operands: (.scores, .query, .key))
     try TiledMatmul.scores(on: &machine, q, k, into: scores, alpha: problem.softmaxScale, blocks: blocks, tiles: tiles, label: "S = τ·Q·Kᵀ (baddbmm)")
     machine.free(all)
     // S ← S + mask: the additive mask (0 where visible, −∞ where masked) is an N×N tensor, as
@@ -100,10 +102,8 @@ public enum UnfusedAttention {
     }
     // P = softmax(S).
     let probabilities = try tensor("P", .probabilities)
-    var softmaxProblem = problem
-    softmaxProblem.dropoutProbability = 0
     try StandardAttentionForward.softmax(
-      on: &machine, scores: scores, probabilities: probabilities, dropoutMask: nil, problem: softmaxProblem, context: context)
+      on: &machine, scores: scores, probabilities: probabilities, dropoutMask: nil, problem: plain, context: context)
     machine.freeTensor(scores)
     // P_d, Z = dropout(P).
     var dropped = probabilities
@@ -129,7 +129,7 @@ public enum UnfusedAttention {
     // O = P_d·V.
     let output = try machine.allocateTensor("O", operand: .output, rows: n, columns: q.columns, elementType: t)
     (tiles, _, all) = try StandardAttentionForward.allocateMatmulTiles(
-      &machine, blocks: blocks, problem: softmaxProblem, names: ("P_ij", "O_i", "V_j"), operands: (.probabilities, .output, .value))
+      &machine, blocks: blocks, problem: plain, names: ("P_ij", "O_i", "V_j"), operands: (.probabilities, .output, .value))
     try TiledMatmul.rowsTimes(on: &machine, dropped, v, into: output, alpha: 1, blocks: blocks, tiles: tiles, label: "O = P_d·V (bmm)")
     machine.free(all)
     return ForwardOutputs(probabilities: probabilities, droppedProbabilities: dropped, dropoutMask: dropoutMask, output: output)

@@ -10,6 +10,9 @@ enum ProblemOptions {
     .value("heads", "H", "Heads per batch entry (default 1)."),
     .value("dtype", "fp32|fp16|bf16", "Data type of Q, K, V, O, S, P in HBM (default fp16; statistics stay fp32)."),
     .value("scale", "T", "Softmax scale τ in S = τQKᵀ (default 1/√d)."),
+    .flag("causal", "Causal mask: query i sees keys 0…i."),
+    .value("valid-lengths", "L1,L2,…", "Key-padding mask: valid keys per batch entry (one length per batch entry)."),
+    .value("dropout", "P", "Dropout probability p in [0, 1) (default 0)."),
     .value("device", "PRESET|FILE.json", "Machine preset or a device file (default a100-40gb; see 'attention-io devices')."),
     .value("sram-bytes", "BYTES", "Override the SRAM capacity per SM (the paper's M, in bytes)."),
     .value("block-rows", "BR", "Query block size Br (with --block-cols; the matmul tiles for standard)."),
@@ -49,10 +52,20 @@ enum ProblemOptions {
     let dtype = try options.choice("dtype", ElementType.floatingPoint.map { ($0.rawValue, $0) }) ?? .fp16
     var scale: Float?
     if let s = try options.double("scale") { scale = Float(s) }
+    var validLengths: [Int]?
+    if let text = options.string("valid-lengths") {
+      validLengths = try text.split(separator: ",", omittingEmptySubsequences: false).map {
+        guard let value = Int($0.trimmingCharacters(in: .whitespaces)) else {
+          throw CLIError.usage("\(options.command): --valid-lengths expects comma-separated whole numbers, got '\(text)'")
+        }
+        return value
+      }
+    }
     do {
       return try AttentionProblem(
         batch: try options.int("batch") ?? 1, heads: try options.int("heads") ?? 1, sequenceLength: n, headDimension: d,
-        dataType: dtype, scale: scale, seed: try options.uint64("seed") ?? 0)
+        dataType: dtype, scale: scale, seed: try options.uint64("seed") ?? 0, causal: options.has("causal"),
+        validLengths: validLengths, dropoutProbability: Float(try options.double("dropout") ?? 0))
     } catch let error as AttentionError {
       throw CLIError.usage("\(options.command): \(error.description)")
     }
@@ -80,15 +93,20 @@ enum ProblemOptions {
 extension CommandLineTool {
   static let simulateOptions: [OptionSpec] =
     [
-      .value("algorithm", "standard|flash", "Algorithm: standard (Algorithm 0) or flash (Algorithm 1). Required."),
-      .value("pass", "forward", "Which pass (default forward)."),
-    ] + ProblemOptions.specs + [.value("format", "table|json", "Output format (default table).")]
+      .value("algorithm", "standard|standard-unfused|flash|flash2", "Algorithm (required): standard (Algorithms 0/3), standard-unfused (framework-style passes), flash (Algorithms 1/4), flash2 (FlashAttention-2)."),
+      .value("pass", "forward|backward|both", "Which pass (default forward); backward runs the forward it needs and reports it separately."),
+    ] + ProblemOptions.specs + [
+      .value("inputs", "DIR", "Execute mode: read q.npy, k.npy, v.npy (and do.npy) from DIR instead of seeded normals."),
+      .value("output-dir", "DIR", "Execute mode: write o.npy (and dq.npy, dk.npy, dv.npy) as float32 into DIR."),
+      .flag("force", "Overwrite existing files in --output-dir."),
+      .value("format", "table|json", "Output format (default table)."),
+    ]
 
   func simulate(_ arguments: [String]) throws {
     if arguments.contains("--help") {
       standardOutput(helpText(
         command: "simulate", abstract: "Simulate one attention run on a machine model and print its exact HBM traffic.",
-        usage: "--algorithm standard|flash --seq-len N --head-dim D [options]", options: Self.simulateOptions,
+        usage: "--algorithm standard|standard-unfused|flash|flash2 --seq-len N --head-dim D [options]", options: Self.simulateOptions,
         discussion: """
           Counts are exact integers per operand; totals are over batch × heads. Count mode simulates one head and \
           multiplies; execute mode runs every head with real fp32 math and reports the max relative error against \
@@ -99,16 +117,31 @@ extension CommandLineTool {
     }
     let options = try ParsedOptions(command: "simulate", arguments: arguments, specs: Self.simulateOptions)
     guard let algorithm = try options.choice("algorithm", AttentionAlgorithmKind.allCases.map { ($0.rawValue, $0) }) else {
-      throw CLIError.usage("simulate: --algorithm is required (standard or flash)")
+      throw CLIError.usage("simulate: --algorithm is required (standard, standard-unfused, flash or flash2)")
     }
     let pass = try options.choice("pass", AttentionPass.allCases.map { ($0.rawValue, $0) }) ?? .forward
     let format = try options.choice("format", [("table", "table"), ("json", "json")]) ?? "table"
+    let problem = try ProblemOptions.problem(options)
+    let mode = try ProblemOptions.mode(options)
+    let outputDirectory = options.string("output-dir")
+    if (options.string("inputs") != nil || outputDirectory != nil) && mode != .execute {
+      throw CLIError.usage("simulate: --inputs and --output-dir need --mode execute")
+    }
+    var inputs: AttentionInputs?
+    var rank = problem.headCount == 1 ? 2 : 4
+    if let directory = options.string("inputs") {
+      (inputs, rank) = try NPYInputs.read(directory: directory, problem: problem, backward: pass.includesBackward)
+    }
+    if let outputDirectory { try NPYInputs.checkOutputDirectory(outputDirectory, backward: pass.includesBackward, force: options.has("force")) }
     let request = SimulationRequest(
-      algorithm: algorithm, pass: pass, problem: try ProblemOptions.problem(options),
+      algorithm: algorithm, pass: pass, problem: problem,
       machine: try ProblemOptions.machine(options), blocks: try ProblemOptions.blocks(options),
       blockRule: try options.choice("block-rule", BlockRule.allCases.map { ($0.rawValue, $0) }) ?? .fit,
-      mode: try ProblemOptions.mode(options), threads: try ProblemOptions.threads(options))
+      mode: mode, threads: try ProblemOptions.threads(options), inputs: inputs, keepOutputs: outputDirectory != nil)
     let result = try Simulator.run(request)
+    if let outputDirectory, let outputs = result.outputs {
+      try NPYInputs.write(outputs, directory: outputDirectory, problem: problem, rank: rank, force: options.has("force"))
+    }
     if format == "json" {
       standardOutput(SimulationReport.json(result).serialized(pretty: true) + "\n")
     } else {

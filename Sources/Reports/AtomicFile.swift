@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Writes files so that readers never see a half-written file and nothing the user has is
 /// overwritten by accident: the bytes go to a temporary file in the same directory, which is
@@ -31,11 +36,18 @@ public enum AtomicFile {
     let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
     do {
       try data.write(to: temporary)
-      if overwrite, manager.fileExists(atPath: url.path) {
-        _ = try manager.replaceItemAt(url, withItemAt: temporary)
+      if overwrite {
+        // rename(2) replaces the target atomically. (FileManager.replaceItemAt on Linux removes
+        // the target first and can lose it.)
+        guard rename(temporary.path, url.path) == 0 else {
+          throw WriteError.failed(path: path, reason: String(cString: strerror(errno)))
+        }
       } else {
         try manager.moveItem(at: temporary, to: url)
       }
+    } catch let error as WriteError {
+      try? manager.removeItem(at: temporary)
+      throw error
     } catch {
       try? manager.removeItem(at: temporary)
       throw WriteError.failed(path: path, reason: error.localizedDescription)

@@ -4,12 +4,8 @@ import MemoryHierarchy
 /// Renders a `SimulationResult` as the `simulate` command's JSON object or table. It formats the
 /// result's numbers and never recomputes one.
 public enum SimulationReport {
-  /// The JSON object of `attention-io simulate --format json`. Keys are a contract; new keys may
-  /// be added, none renamed.
-  public static func json(_ result: SimulationResult) -> JSONValue {
-    let request = result.request
-    let problem = request.problem
-    let ledger = result.ledger
+  /// `hbm`-style traffic object of a ledger, with the per-operand breakdown.
+  static func hbm(_ ledger: IOLedger) -> [(String, JSONValue)] {
     var byOperand: [(String, JSONValue)] = []
     for operand in ledger.operandsWithTraffic {
       let t = ledger[operand]
@@ -18,53 +14,94 @@ public enum SimulationReport {
         ("readBytes", .int(t.readBytes)), ("writeBytes", .int(t.writeBytes)),
       ])))
     }
+    return [
+      ("readElements", .int(ledger.hbmReadElements)), ("writeElements", .int(ledger.hbmWriteElements)),
+      ("readBytes", .int(ledger.hbmReadBytes)), ("writeBytes", .int(ledger.hbmWriteBytes)),
+      ("byOperand", .object(byOperand)),
+    ]
+  }
+
+  static func time(_ estimate: RooflineEstimate) -> JSONValue {
+    .object([
+      ("estimatedSeconds", .double(estimate.estimatedSeconds)),
+      ("memorySeconds", .double(estimate.memorySeconds)),
+      ("computeSeconds", .double(estimate.computeSeconds)),
+      ("bound", .string(estimate.bound)),
+    ])
+  }
+
+  static func closedForm(_ form: TrafficCount, _ ledger: IOLedger) -> JSONValue {
+    .object([
+      ("readElements", .int(form.readElements)),
+      ("writeElements", .int(form.writeElements)),
+      ("matches", .bool(form.readElements == ledger.hbmReadElements && form.writeElements == ledger.hbmWriteElements)),
+    ])
+  }
+
+  static func blocks(_ blocks: BlockSizes, n: Int) -> [(String, JSONValue)] {
+    [
+      ("rows", .int(blocks.queryBlockSize)), ("cols", .int(blocks.keyBlockSize)),
+      ("rowBlocks", .int(blocks.queryBlockCount(n))), ("colBlocks", .int(blocks.keyBlockCount(n))),
+    ]
+  }
+
+  /// The JSON object of `attention-io simulate --format json`. Keys are a contract; new keys may
+  /// be added, none renamed.
+  public static func json(_ result: SimulationResult) -> JSONValue {
+    let request = result.request
+    let problem = request.problem
+    let ledger = result.ledger
+    let n = problem.sequenceLength
+    var problemFields: [(String, JSONValue)] = [
+      ("batch", .int(problem.batch)), ("heads", .int(problem.heads)),
+      ("seqLen", .int(n)), ("headDim", .int(problem.headDimension)),
+      ("dtype", .string(problem.dataType.rawValue)),
+      ("statisticsDtype", .string(problem.statisticsType.rawValue)),
+      ("scale", .double(Double(problem.softmaxScale))),
+      ("causal", .bool(problem.causal)),
+      ("dropout", .double(Double(problem.dropoutProbability))),
+      ("seed", .int(Int(truncatingIfNeeded: problem.seed))),
+    ]
+    if let lengths = problem.validLengths { problemFields.append(("validLengths", .array(lengths.map { .int($0) }))) }
+    var passes: [(String, JSONValue)] = []
+    for pass in result.passes {
+      passes.append((pass.pass.rawValue, .object([
+        ("blocks", .object(blocks(pass.blocks, n: n))),
+        ("hbm", .object(hbm(pass.ledger))),
+        ("flops", .object([("matmul", .int(pass.ledger.matmulFLOPs)), ("other", .int(pass.ledger.otherFLOPs))])),
+        ("closedForm", closedForm(pass.closedForm, pass.ledger)),
+        ("skippedBlocks", .int(pass.skippedBlocks)),
+        ("time", time(pass.estimate)),
+      ])))
+    }
+    let reported = result.passes.filter { request.passesReported.contains($0.pass) }
     var fields: [(String, JSONValue)] = [
       ("algorithm", .string(request.algorithm.rawValue)),
       ("pass", .string(request.pass.rawValue)),
       ("mode", .string(request.mode.rawValue)),
       ("machine", .string(request.machine.name)),
-      ("problem", .object([
-        ("batch", .int(problem.batch)), ("heads", .int(problem.heads)),
-        ("seqLen", .int(problem.sequenceLength)), ("headDim", .int(problem.headDimension)),
-        ("dtype", .string(problem.dataType.rawValue)),
-        ("statisticsDtype", .string(problem.statisticsType.rawValue)),
-        ("scale", .double(Double(problem.softmaxScale))),
-        ("seed", .int(Int(truncatingIfNeeded: problem.seed))),
-      ])),
-      ("blocks", .object([
-        ("rows", .int(result.blocks.queryBlockSize)), ("cols", .int(result.blocks.keyBlockSize)),
-        ("rowBlocks", .int(result.blocks.queryBlockCount(problem.sequenceLength))),
-        ("colBlocks", .int(result.blocks.keyBlockCount(problem.sequenceLength))),
-        ("rule", .string(request.blocks == nil ? request.blockRule.rawValue : "explicit")),
-      ])),
+      ("problem", .object(problemFields)),
+      ("blocks", .object(blocks(result.blocks, n: n) + [("rule", .string(request.blocks == nil ? request.blockRule.rawValue : "explicit"))])),
       ("sram", .object([
         ("capacityBytes", .int(request.machine.sramCapacityInBytes)), ("peakBytes", .int(result.peakSRAMBytes)),
       ])),
-      ("hbm", .object([
-        ("readElements", .int(ledger.hbmReadElements)), ("writeElements", .int(ledger.hbmWriteElements)),
-        ("readBytes", .int(ledger.hbmReadBytes)), ("writeBytes", .int(ledger.hbmWriteBytes)),
+      ("hbm", .object(hbm(ledger) + [
         ("perHeadElements", .int(result.headLedger.hbmElements)),
         ("peakResidentBytesPerHead", .int(result.peakHBMBytesPerHead)),
-        ("byOperand", .object(byOperand)),
       ])),
       ("flops", .object([("matmul", .int(ledger.matmulFLOPs)), ("other", .int(ledger.otherFLOPs))])),
-      ("time", .object([
-        ("estimatedSeconds", .double(result.estimate.estimatedSeconds)),
-        ("memorySeconds", .double(result.estimate.memorySeconds)),
-        ("computeSeconds", .double(result.estimate.computeSeconds)),
-        ("bound", .string(result.estimate.bound)),
-      ])),
-      ("closedForm", .object([
-        ("readElements", .int(result.closedForm.readElements)),
-        ("writeElements", .int(result.closedForm.writeElements)),
-        ("matches", .bool(result.closedForm.readElements == ledger.hbmReadElements
-          && result.closedForm.writeElements == ledger.hbmWriteElements)),
-      ])),
+      ("time", time(result.estimate)),
+      ("closedForm", closedForm(result.closedForm, ledger)),
+      ("skippedBlocks", .int(reported.reduce(0) { $0 + $1.skippedBlocks })),
+      ("passes", .object(passes)),
       ("wallSeconds", .double(result.wallSeconds)),
     ]
     if let passes = result.softmaxPasses { fields.append(("softmaxPasses", .int(passes))) }
     if let error = result.maxRelativeError {
-      fields.append(("check", .object([("maxRelativeError", .double(error)), ("reference", .string("float64"))])))
+      let byTensor = ["O", "dQ", "dK", "dV"].compactMap { name in result.errors[name].map { (name, JSONValue.double($0)) } }
+      fields.append(("check", .object([
+        ("maxRelativeError", .double(error)), ("reference", .string("float64")), ("byTensor", .object(byTensor)),
+      ])))
     }
     return .object(fields)
   }
@@ -78,21 +115,32 @@ public enum SimulationReport {
     let n = problem.sequenceLength
     let g = NumberFormatting.grouped
     var out = "\(request.algorithm.displayName), \(request.pass.rawValue) pass, \(request.mode.rawValue) mode\n"
+    var masks: [String] = []
+    if problem.causal { masks.append("causal") }
+    if let lengths = problem.validLengths { masks.append("valid lengths \(lengths.map(String.init).joined(separator: ","))") }
+    if problem.dropoutProbability > 0 { masks.append("dropout \(problem.dropoutProbability)") }
     out += "  problem  batch \(problem.batch) × heads \(problem.heads), N=\(n), d=\(problem.headDimension), "
-      + "\(problem.dataType) data, \(problem.statisticsType) statistics, τ=\(problem.softmaxScale)\n"
+      + "\(problem.dataType) data, \(problem.statisticsType) statistics, τ=\(problem.softmaxScale)"
+      + (masks.isEmpty ? "" : ", " + masks.joined(separator: ", ")) + "\n"
     let m = spec.sramCapacityInBytes / problem.dataType.byteWidth
     out += "  machine  \(spec.name): SRAM \(g(spec.sramCapacityInBytes)) B per SM (M = \(g(m)) \(problem.dataType) elements), "
       + "HBM \(NumberFormatting.fixed(spec.hbmBytesPerSecond / 1e12, 3)) TB/s\n"
     let rule = request.blocks == nil ? "rule \(request.blockRule.rawValue)" : "explicit"
-    out += "  blocks   Br=\(result.blocks.queryBlockSize), Bc=\(result.blocks.keyBlockSize) "
-      + "(Tr=\(result.blocks.queryBlockCount(n)), Tc=\(result.blocks.keyBlockCount(n)); \(rule))\n"
+    for pass in result.passes {
+      out += "  blocks   \(pass.pass.rawValue): Br=\(pass.blocks.queryBlockSize), Bc=\(pass.blocks.keyBlockSize) "
+        + "(Tr=\(pass.blocks.queryBlockCount(n)), Tc=\(pass.blocks.keyBlockCount(n)); \(rule))"
+        + (pass.skippedBlocks > 0 ? ", \(g(pass.skippedBlocks)) blocks skipped by the causal mask" : "") + "\n"
+    }
     let share = Double(result.peakSRAMBytes) / Double(spec.sramCapacityInBytes) * 100
     out += "  SRAM     peak \(g(result.peakSRAMBytes)) of \(g(spec.sramCapacityInBytes)) B (\(NumberFormatting.fixed(share, 1))%)\n\n"
 
     var rows: [[String]] = [["HBM traffic", "elements", "bytes"]]
+    for pass in result.passes where result.passes.count > 1 {
+      rows.append(["\(pass.pass.rawValue) pass", g(pass.ledger.hbmElements), NumberFormatting.bytes(pass.ledger.hbmBytes)])
+    }
     rows.append(["read", g(ledger.hbmReadElements), NumberFormatting.bytes(ledger.hbmReadBytes)])
     rows.append(["write", g(ledger.hbmWriteElements), NumberFormatting.bytes(ledger.hbmWriteBytes)])
-    rows.append(["total", g(ledger.hbmElements), NumberFormatting.bytes(ledger.hbmBytes)])
+    rows.append(["total (\(request.passesReported.map(\.rawValue).joined(separator: " + ")))", g(ledger.hbmElements), NumberFormatting.bytes(ledger.hbmBytes)])
     out += NumberFormatting.table(rows) + "\n"
 
     rows = [["by operand", "read elements", "write elements"]]
@@ -109,10 +157,11 @@ public enum SimulationReport {
     out += "  time         \(NumberFormatting.seconds(result.estimate.estimatedSeconds)) estimated, \(result.estimate.bound)-bound "
       + "(memory \(NumberFormatting.seconds(result.estimate.memorySeconds)), compute \(NumberFormatting.seconds(result.estimate.computeSeconds)))\n"
     if let error = result.maxRelativeError {
-      out += "  check        max relative error \(NumberFormatting.scientific(error)) against float64 attention\n"
+      let parts = ["O", "dQ", "dK", "dV"].compactMap { name in result.errors[name].map { "\(name) \(NumberFormatting.scientific($0))" } }
+      out += "  check        max relative error \(NumberFormatting.scientific(error)) against float64 attention (\(parts.joined(separator: ", ")))\n"
     }
     out += "  simulated in \(NumberFormatting.seconds(result.wallSeconds))"
-      + (request.mode == .count ? " (count mode: one head simulated, × \(problem.headCount) heads)\n" : "\n")
+      + (request.mode == .count ? " (count mode: one head per distinct shape simulated, × \(problem.headCount) heads)\n" : "\n")
     return out
   }
 }
