@@ -36,6 +36,9 @@ public struct CommandLineTool {
     Command(name: "paged", abstract: "PagedAttention: paged decode through block tables, and the KV-cache memory experiments.") {
       try $0.paged($1)
     },
+    Command(name: "reproduce", abstract: "Reproduce the FlashAttention paper's IO claims: a report with tables, CSVs and SVG plots.") {
+      try $0.reproduce($1)
+    },
     Command(name: "devices", abstract: "List the machine presets and their numbers.") { try $0.devices($1) },
   ]
 

@@ -1,0 +1,2 @@
+/// The paper-reproduction experiments (placeholder).
+public enum Reproduction {}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class ReproductionPlaceholderTests: XCTestCase {
+  func testModuleBuilds() {}
+}
