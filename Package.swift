@@ -51,7 +51,7 @@ let package = Package(
     .testTarget(name: "AttentionIOCLITests", dependencies: ["AttentionIOCLI", "AttentionIO", "_TestSupport"]),
     .testTarget(name: "PagedKVTests", dependencies: ["PagedKV", "AttentionAlgorithms", "MemoryHierarchy", "_TestSupport"]),
     .testTarget(name: "ReproductionTests", dependencies: ["Reproduction", "AttentionIO", "_TestSupport"]),
-    .testTarget(name: "LessonsTests", dependencies: ["Lessons", "AttentionIO", "_TestSupport"]),
+    .testTarget(name: "LessonsTests", dependencies: ["Lessons", "AttentionIO", "_TestSupport"], exclude: ["Golden"]),
 
     // MARK: - Examples (one executable lesson each; see Examples/README.md)
     .executableTarget(name: "tiling-walkthrough", dependencies: ["Lessons"], path: "Examples/tiling-walkthrough"),

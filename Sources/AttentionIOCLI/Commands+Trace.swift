@@ -1,5 +1,140 @@
+import AttentionIO
+import Foundation
+
 extension CommandLineTool {
+  /// The problem flags `trace` shares with `simulate` (one head, so no batch or heads; always
+  /// execute mode, so no mode or threads), with the trace's own defaults in their help.
+  static let traceProblemOptions: [OptionSpec] = {
+    let overrides = [
+      "seq-len": "Sequence length N (default 16).",
+      "head-dim": "Head dimension d (default 8).",
+      "device": "Machine preset or a device file (default teaching: a 384-byte SRAM; see 'attention-io devices').",
+    ]
+    let shared = ["seq-len", "head-dim", "dtype", "scale", "device", "sram-bytes", "block-rows", "block-cols", "block-rule", "seed"]
+    return shared.compactMap { name in
+      guard let spec = ProblemOptions.specs.first(where: { $0.name == name }) else { return nil }
+      guard let help = overrides[name] else { return spec }
+      return OptionSpec(name: spec.name, kind: spec.kind, help: help)
+    }
+  }()
+
+  static let traceOptions: [OptionSpec] =
+    [.value("algorithm", Trace.traceableAlgorithms.map(\.rawValue).joined(separator: "|"), "Algorithm to trace (required).")]
+    + traceProblemOptions + [
+      .value("format", "text|chrome|html|csv", "Output format (default text)."),
+      .value("level", "summary|transfers|all", "text: which steps to list (default all; pictures after each outer iteration always)."),
+      .value("compare", "ALGORITHM|none", "html, chrome: also trace this algorithm on the same problem (html default: standard, or flash for --algorithm standard; chrome default: none)."),
+      .value("time-scale", "X", "chrome: multiply modelled time by X (default 1). Perfetto keeps whole nanoseconds; teaching traces last a few, so try 1000."),
+      .value("out", "FILE", "Write to FILE (atomically) instead of standard output."),
+      .flag("force", "With --out: overwrite FILE if it exists."),
+    ]
+
+  enum TraceFormat: String, CaseIterable { case text, chrome, html, csv }
+
+  /// `attention-io trace`: one head of a small problem, every step, as text, Chrome trace JSON,
+  /// a self-contained HTML animation or CSV.
   func trace(_ arguments: [String]) throws {
-    throw CLIError.runtime("trace: not implemented yet")
+    if arguments.contains("--help") {
+      standardOutput(helpText(
+        command: "trace", abstract: "Record every step of one head's run as text, Chrome trace JSON, CSV or an animated HTML lesson.",
+        usage: "--algorithm \(Trace.traceableAlgorithms.map(\.rawValue).joined(separator: "|")) [problem options] [--format text|chrome|html|csv] [--out FILE [--force]]",
+        options: Self.traceOptions,
+        discussion: """
+          The run is executed with real math (so m and ℓ have values) on the teaching machine by default. Time is \
+          modelled: a transfer takes bytes / HBM bandwidth, a compute step FLOPs / its rate, one after another. The \
+          trace's sums equal the IO ledger exactly. Traces are for small problems: at most \(NumberFormatting.grouped(Trace.defaultStepLimit)) \
+          steps (\(NumberFormatting.grouped(HTMLTraceDocument.stepLimit)) per algorithm for html). Examples:
+            attention-io trace --algorithm flash --format text
+            attention-io trace --algorithm flash --format html --out flash.html
+            attention-io trace --algorithm standard --format chrome --time-scale 1000 --out standard.json
+          """))
+      return
+    }
+    var options = try ParsedOptions(command: "trace", arguments: arguments, specs: Self.traceOptions)
+    // The trace's defaults: the teaching problem on the teaching machine.
+    var defaults: [String] = []
+    if options.string("seq-len") == nil { defaults += ["--seq-len", "16"] }
+    if options.string("head-dim") == nil { defaults += ["--head-dim", "8"] }
+    if options.string("device") == nil { defaults += ["--device", "teaching"] }
+    if !defaults.isEmpty {
+      options = try ParsedOptions(command: "trace", arguments: arguments + defaults, specs: Self.traceOptions)
+    }
+    let traceable = Trace.traceableAlgorithms.map { ($0.rawValue, $0) }
+    guard let algorithm = try options.choice("algorithm", traceable) else {
+      throw CLIError.usage("trace: --algorithm is required (\(traceable.map(\.0).joined(separator: " or ")))")
+    }
+    let format = try options.choice("format", TraceFormat.allCases.map { ($0.rawValue, $0) }) ?? .text
+    let level = try options.choice("level", TraceText.Level.allCases.map { ($0.rawValue, $0) }) ?? .all
+    if options.string("level") != nil, format != .text {
+      throw CLIError.usage("trace: --level applies to --format text only")
+    }
+    let comparison = try compareAlgorithm(options, algorithm: algorithm, format: format)
+    let timeScale = try options.double("time-scale") ?? 1
+    if options.string("time-scale") != nil {
+      guard format == .chrome else { throw CLIError.usage("trace: --time-scale applies to --format chrome only") }
+      guard timeScale > 0 else { throw CLIError.usage("trace: --time-scale must be positive, got \(timeScale)") }
+    }
+    let out = options.string("out")
+    if options.has("force"), out == nil { throw CLIError.usage("trace: --force goes with --out FILE") }
+
+    let problem = try ProblemOptions.problem(options)
+    let machine = try ProblemOptions.machine(options)
+    let blocks = try ProblemOptions.blocks(options)
+    let rule = try options.choice("block-rule", BlockRule.allCases.map { ($0.rawValue, $0) }) ?? .fit
+    let limit = format == .html ? HTMLTraceDocument.stepLimit : Trace.defaultStepLimit
+    func record(_ kind: AttentionAlgorithmKind) throws -> Trace {
+      do {
+        return try Trace.record(kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit)
+      } catch let TraceError.tooManySteps(kind, steps, isLowerBound, limit) where format == .html {
+        throw CLIError.runtime(
+          "trace: the HTML animation holds at most \(NumberFormatting.grouped(limit)) steps per algorithm, but \(kind.rawValue) takes \(isLowerBound ? "at least " : "")\(NumberFormatting.grouped(steps)); try a smaller problem (smaller --seq-len, or a larger --sram-bytes) or --format chrome")
+      } catch let error as TraceError {
+        throw CLIError.runtime("trace: \(error.description)")
+      }
+    }
+    var traces = [try record(algorithm)]
+    if let comparison { traces.append(try record(comparison)) }
+
+    let text: String
+    switch format {
+    case .text: text = TraceText.render(traces[0], level: level)
+    case .csv: text = TraceCSV.render(traces[0])
+    case .chrome: text = TraceChrome.json(traces, timeScale: timeScale).serialized(pretty: false) + "\n"
+    case .html:
+      do {
+        text = try HTMLTraceDocument.render(traces)
+      } catch let error as HTMLTraceDocument.RenderError {
+        throw CLIError.runtime("trace: \(error.description)")
+      }
+    }
+    guard let out else {
+      standardOutput(text)
+      return
+    }
+    do {
+      try AtomicFile.write(text, to: out, overwrite: options.has("force"))
+    } catch let error as AtomicFile.WriteError {
+      throw CLIError.runtime("trace: \(error.description)")
+    }
+    let steps = traces.map { "\($0.algorithm.rawValue) \(NumberFormatting.grouped($0.steps.count)) steps" }.joined(separator: ", ")
+    standardOutput("wrote \(out) (\(format.rawValue), \(steps), \(NumberFormatting.bytes(text.utf8.count)))\n")
   }
+
+  /// The second algorithm of an html or chrome trace, if any.
+  func compareAlgorithm(_ options: ParsedOptions, algorithm: AttentionAlgorithmKind, format: TraceFormat) throws -> AttentionAlgorithmKind? {
+    let choices: [(String, AttentionAlgorithmKind?)] = Trace.traceableAlgorithms.map { ($0.rawValue, $0) } + [("none", nil)]
+    guard let text = options.string("compare") else {
+      guard format == .html else { return nil }
+      return algorithm == .standard ? .flash : .standard
+    }
+    guard format == .html || format == .chrome else {
+      throw CLIError.usage("trace: --compare applies to --format html and chrome only")
+    }
+    guard let match = choices.first(where: { $0.0 == text }) else {
+      throw CLIError.usage("trace: --compare must be one of \(choices.map(\.0).joined(separator: ", ")); got '\(text)'")
+    }
+    if match.1 == algorithm { return nil }
+    return match.1
+  }
+
 }

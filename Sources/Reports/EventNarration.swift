@@ -1,6 +1,7 @@
 import MemoryHierarchy
 
-/// One line of plain text per machine event, for step-by-step lessons and text traces.
+/// One line of plain text per machine event, for step-by-step lessons, the demo and text traces.
+/// The wording is shown to students and checked by golden files: change it deliberately.
 public enum EventNarration {
   /// A description such as `load  K[0..<4, 0..<8] → K_j   32 elements, 64 B`.
   public static func line(_ event: MachineEvent) -> String {
@@ -15,6 +16,16 @@ public enum EventNarration {
       return "store    \(t.tile.name) → \(t.tensor.name)\(ranges(t))   \(t.elements) elements, \(t.bytes) B"
     case let .compute(label, kind, flops):
       return "compute  \(label)   \(flops) \(kind.rawValue) FLOPs"
+    }
+  }
+
+  /// A short name for a transfer, without sizes: `load K[0..<4, 0..<8] → K_j`,
+  /// `store O_i → O[0..<4, 0..<8]`; other events get their narration line.
+  public static func transferName(_ event: MachineEvent) -> String {
+    switch event {
+    case let .load(t): return "load \(t.tensor.name)\(ranges(t)) → \(t.tile.name)"
+    case let .store(t): return "store \(t.tile.name) → \(t.tensor.name)\(ranges(t))"
+    default: return line(event)
     }
   }
 

@@ -1,0 +1,139 @@
+import Foundation
+import MemoryHierarchy
+
+/// Why a trace could not be recorded; each prints as one line.
+public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// The algorithm has no trace program yet.
+  case notTraceable(AttentionAlgorithmKind, available: [AttentionAlgorithmKind])
+  /// The run takes more steps than the limit (`steps` is exact, or a lower bound when
+  /// `isLowerBound`): traces are for small teaching problems.
+  case tooManySteps(algorithm: AttentionAlgorithmKind, steps: Int, isLowerBound: Bool, limit: Int)
+
+  public var description: String {
+    switch self {
+    case let .notTraceable(algorithm, available):
+      return "\(algorithm.rawValue) cannot be traced yet (traceable: \(available.map(\.rawValue).joined(separator: ", ")))"
+    case let .tooManySteps(algorithm, steps, isLowerBound, limit):
+      return "\(algorithm.rawValue) takes \(isLowerBound ? "at least " : "")\(steps) steps, more than the limit of \(limit); try a smaller problem (smaller --seq-len, or a larger --sram-bytes for bigger blocks)"
+    }
+  }
+}
+
+extension Trace {
+  /// The step limit of `record` unless told otherwise. Every step keeps a small snapshot (resident
+  /// tiles, ledger, m and ℓ values), so traces are for small teaching problems.
+  public static let defaultStepLimit = 20_000
+
+  /// The algorithms that can be traced (and stepped), in `AttentionAlgorithmKind` order.
+  public static var traceableAlgorithms: [AttentionAlgorithmKind] {
+    AttentionAlgorithmKind.allCases.filter { TraceProgram.registry[$0] != nil }
+  }
+
+  /// Runs one head of `problem` on a fresh machine and records every step.
+  ///
+  /// The inputs are head 0's seeded Q, K, V (`Simulator.inputs(problem:head:)`), the blocks are
+  /// chosen as `Simulator.run` chooses them, and the run is the plain algorithm: only an observer
+  /// is attached, so the output and the counts are exactly those of a plain run.
+  ///
+  /// - Parameters:
+  ///   - mode: `.execute` (default) records real m, ℓ and O values; `.count` only shapes.
+  ///   - stepLimit: refuse runs with more events than this.
+  /// - Throws: `TraceError.notTraceable`, `TraceError.tooManySteps`, and the errors of block
+  ///   selection and of the run (`AttentionError`, `MachineError`).
+  /// - Complexity: one run of the algorithm, plus O(tiles) work per step for the snapshot.
+  public static func record(
+    _ algorithm: AttentionAlgorithmKind, problem: AttentionProblem, spec: MachineSpec,
+    blocks explicitBlocks: BlockSizes? = nil, blockRule: BlockRule = .fit, mode: ExecutionMode = .execute,
+    stepLimit: Int = defaultStepLimit
+  ) throws -> Trace {
+    guard let program = TraceProgram.registry[algorithm] else {
+      throw TraceError.notTraceable(algorithm, available: traceableAlgorithms)
+    }
+    try spec.validate()
+    let blocks = try BlockSelection.choose(algorithm, problem: problem, spec: spec, rule: blockRule, explicit: explicitBlocks)
+    let minimum = program.minimumSteps(problem, blocks)
+    if minimum > stepLimit {
+      throw TraceError.tooManySteps(algorithm: algorithm, steps: minimum, isLowerBound: true, limit: stepLimit)
+    }
+
+    let n = problem.sequenceLength
+    let d = problem.headDimension
+    var machine = Machine(spec: spec, mode: mode)
+    let data = mode == .execute ? Simulator.inputs(problem: problem, head: 0) : nil
+    let q = try machine.allocateTensor("Q", operand: .query, rows: n, columns: d, elementType: problem.dataType, contents: data?.q)
+    let k = try machine.allocateTensor("K", operand: .key, rows: n, columns: d, elementType: problem.dataType, contents: data?.k)
+    let v = try machine.allocateTensor("V", operand: .value, rows: n, columns: d, elementType: problem.dataType, contents: data?.v)
+    let recorder = StepRecorder(spec: spec, limit: stepLimit)
+    machine.observer = { event, after in recorder.record(event, after) }
+    let output = try program.run(&machine, q, k, v, blocks, problem)
+    machine.observer = nil
+
+    let steps = try recorder.finish(algorithm: algorithm)
+    var sections: [Section] = []
+    var start = 0
+    for step in steps {
+      if let title = program.sectionTitle(step.event, sections.count, problem, blocks) {
+        sections.append(Section(index: sections.count, title: title, steps: start..<step.index + 1))
+        start = step.index + 1
+      }
+    }
+    return Trace(
+      algorithm: algorithm, title: program.title, problem: problem, spec: spec, blocks: blocks, mode: mode, steps: steps,
+      sections: sections, ledger: machine.ledger, output: machine.contents(of: output),
+      peakSRAMBytes: machine.sram.peakBytes, grids: grids(of: steps))
+  }
+}
+
+/// Collects one `Trace.Step` per machine event from inside the machine's observer.
+///
+/// A class only because the observer is a `@Sendable` closure that must append somewhere; runs
+/// are single-threaded, and the lock keeps the type honestly `Sendable`.
+final class StepRecorder: @unchecked Sendable {
+  private let lock = NSLock()
+  private let spec: MachineSpec
+  private let limit: Int
+  private var steps: [Trace.Step] = []
+  private var count = 0
+  private var clock = 0.0
+  /// The HBM rows each statistics tile last exchanged with, by tile id.
+  private var tileRows: [Int: Range<Int>] = [:]
+
+  init(spec: MachineSpec, limit: Int) {
+    self.spec = spec
+    self.limit = limit
+  }
+
+  func record(_ event: MachineEvent, _ machine: Machine) {
+    lock.lock()
+    defer { lock.unlock() }
+    count += 1
+    // Past the limit the run finishes (an observer cannot stop it) but keeps nothing.
+    guard count <= limit else { return }
+    switch event {
+    case let .load(t), let .store(t): tileRows[t.tile.id] = t.rowRange
+    case let .free(tile, _): tileRows[tile.id] = nil
+    default: break
+    }
+    let residents = machine.sram.residents
+    var statistics: [Trace.TileValues] = []
+    if machine.executes {
+      for tile in residents where tile.operand == .rowMax || tile.operand == .rowSum {
+        statistics.append(Trace.TileValues(tile: tile, rows: tileRows[tile.id], values: machine.values(of: tile)))
+      }
+    }
+    let duration = Trace.modelledSeconds(of: event, on: spec)
+    steps.append(Trace.Step(
+      index: steps.count, event: event, startSeconds: clock, durationSeconds: duration, residents: residents,
+      sramInUseBytes: machine.sram.inUseBytes, ledger: machine.ledger, statistics: statistics))
+    clock += duration
+  }
+
+  func finish(algorithm: AttentionAlgorithmKind) throws -> [Trace.Step] {
+    lock.lock()
+    defer { lock.unlock() }
+    if count > limit {
+      throw TraceError.tooManySteps(algorithm: algorithm, steps: count, isLowerBound: false, limit: limit)
+    }
+    return steps
+  }
+}

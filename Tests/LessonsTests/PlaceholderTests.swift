@@ -1,5 +1,0 @@
-import XCTest
-
-final class LessonsPlaceholderTests: XCTestCase {
-  func testModuleBuilds() {}
-}
