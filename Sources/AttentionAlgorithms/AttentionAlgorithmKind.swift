@@ -9,6 +9,8 @@ public enum AttentionAlgorithmKind: String, CaseIterable, Sendable, Hashable {
   case flash
   /// FlashAttention-2: Q-block outer loop, O written once with L, causal blocks skipped.
   case flash2
+  /// Block-sparse FlashAttention, Algorithm 5 and its backward, on a block mask (`--mask`).
+  case blockSparse = "block-sparse"
 
   public var displayName: String {
     switch self {
@@ -16,8 +18,13 @@ public enum AttentionAlgorithmKind: String, CaseIterable, Sendable, Hashable {
     case .standardUnfused: return "framework-style standard attention (unfused passes)"
     case .flash: return "FlashAttention (Algorithms 1 and 4)"
     case .flash2: return "FlashAttention-2"
+    case .blockSparse: return "block-sparse FlashAttention (Algorithm 5)"
     }
   }
+
+  /// Whether both passes must use the same blocks (a block mask is defined on one block grid, and
+  /// the backward must differentiate the attention the forward computed).
+  public var sharesBlocksAcrossPasses: Bool { self == .blockSparse }
 }
 
 /// Which pass to run; raw values are the CLI's `--pass` names. `backward` runs the forward pass

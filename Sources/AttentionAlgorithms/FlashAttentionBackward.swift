@@ -63,10 +63,11 @@ public enum FlashAttentionBackward {
   }
 
   /// Runs Algorithm 4 for one head. `forward` holds O, ℓ, m from Algorithm 1; `dO` is in HBM.
+  /// With a `blockMask`, the block-sparse backward: the inner body runs only for nonzero blocks.
   public static func run(
     on machine: inout Machine, queries q: HBMTensor, keys k: HBMTensor, values v: HBMTensor,
     forward: FlashAttentionForward.Outputs, outputGradient dO: HBMTensor, blocks: BlockSizes,
-    problem: AttentionProblem, context: HeadContext
+    problem: AttentionProblem, context: HeadContext, blockMask: BlockMask? = nil, skipEmptyColumns: Bool = false
   ) throws -> Gradients {
     let n = q.rows
     let d = q.columns
@@ -86,6 +87,8 @@ public enum FlashAttentionBackward {
     for j in 0..<blocks.keyBlockCount(n) {
       let keyRows = j * bc..<min(n, (j + 1) * bc)
       let c = keyRows.count
+      // Block-sparse with skipping: an empty column's dK_j, dV_j stay at their initial 0.
+      if let blockMask, skipEmptyColumns, blockMask.isColumnEmpty(j) { continue }
       try machine.load(k, rows: keyRows, into: kj)
       try machine.load(v, rows: keyRows, into: vj)
       machine.compute("dK̃_j = 0, dṼ_j = 0", kind: .other, flops: 0) { sram in
@@ -93,6 +96,7 @@ public enum FlashAttentionBackward {
         sram[dvj].update(repeating: 0, count: dvj.elementCount)
       }
       for i in 0..<blocks.queryBlockCount(n) {
+        if let blockMask, !blockMask[i, j] { continue }
         let queryRows = i * br..<min(n, (i + 1) * br)
         let r = queryRows.count
         try machine.load(q, rows: queryRows, into: qi)

@@ -58,7 +58,9 @@ public enum FlashAttentionForward {
     public let rowMax: HBMTensor
   }
 
-  /// Runs Algorithm 1 for one head whose Q, K, V are already in `machine`'s HBM.
+  /// Runs Algorithm 1 for one head whose Q, K, V are already in `machine`'s HBM; with a
+  /// `blockMask`, Algorithm 5 (block-sparse): the inner body runs only for nonzero blocks, and
+  /// K_j, V_j are still loaded for empty columns unless `skipEmptyColumns`.
   ///
   /// - Parameter afterOuterIteration: called after each outer step j with the machine, so tests
   ///   can check the proof of Theorem 1 (after step j, HBM holds the softmax over the first j key
@@ -66,6 +68,7 @@ public enum FlashAttentionForward {
   public static func run(
     on machine: inout Machine, queries q: HBMTensor, keys k: HBMTensor, values v: HBMTensor,
     blocks: BlockSizes, problem: AttentionProblem, context: HeadContext? = nil,
+    blockMask: BlockMask? = nil, skipEmptyColumns: Bool = false,
     afterOuterIteration: ((Int, Machine, Outputs) -> Void)? = nil
   ) throws -> Outputs {
     let context = context ?? problem.headContext(0)
@@ -89,9 +92,15 @@ public enum FlashAttentionForward {
     for j in 0..<blocks.keyBlockCount(n) {
       let keyRows = j * bc..<min(n, (j + 1) * bc)
       let c = keyRows.count
+      if let blockMask, skipEmptyColumns, blockMask.isColumnEmpty(j) {
+        afterOuterIteration?(j, machine, outputs)
+        continue
+      }
       try machine.load(k, rows: keyRows, into: kj)
       try machine.load(v, rows: keyRows, into: vj)
       for i in 0..<blocks.queryBlockCount(n) {
+        // Algorithm 5: the whole inner body is guarded by M_ij ≠ 0.
+        if let blockMask, !blockMask[i, j] { continue }
         let queryRows = i * br..<min(n, (i + 1) * br)
         let r = queryRows.count
         try machine.load(q, rows: queryRows, into: qi)

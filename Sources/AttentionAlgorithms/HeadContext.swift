@@ -12,6 +12,26 @@ public struct HeadContext: Hashable, Sendable {
   /// Keys 0..<validKeys are visible; the rest are padding.
   public let validKeys: Int
   public let dropout: DropoutMask
+  /// Block-sparse runs: the block mask and the blocks it is defined on.
+  public private(set) var blockMask: BlockMask? = nil
+  public private(set) var maskBlocks: BlockSizes? = nil
+
+  public init(batchIndex: Int, headIndex: Int, sequenceLength: Int, causal: Bool, validKeys: Int, dropout: DropoutMask) {
+    self.batchIndex = batchIndex
+    self.headIndex = headIndex
+    self.sequenceLength = sequenceLength
+    self.causal = causal
+    self.validKeys = validKeys
+    self.dropout = dropout
+  }
+
+  /// This context with a block mask over `blocks`: entries of masked blocks are invisible too.
+  public func withBlockMask(_ mask: BlockMask, blocks: BlockSizes) -> HeadContext {
+    var copy = self
+    copy.blockMask = mask
+    copy.maskBlocks = blocks
+    return copy
+  }
 
   /// Whether the block of rows `rowStart..<rowStart+rows` × columns `columnStart..<columnStart+columns`
   /// has at least one causally masked entry (column > row).
@@ -32,6 +52,9 @@ public struct HeadContext: Hashable, Sendable {
 
   /// Whether key `column` is visible from query `row`.
   public func isVisible(row: Int, column: Int) -> Bool {
-    column < validKeys && !(causal && column > row)
+    if let blockMask, let maskBlocks, !blockMask[row / maskBlocks.queryBlockSize, column / maskBlocks.keyBlockSize] {
+      return false
+    }
+    return column < validKeys && !(causal && column > row)
   }
 }

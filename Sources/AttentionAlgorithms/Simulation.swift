@@ -36,12 +36,16 @@ public struct SimulationRequest: Sendable {
   public var inputs: AttentionInputs?
   /// Execute mode: keep every head's O (and dQ, dK, dV) in the result.
   public var keepOutputs: Bool
+  /// Block-sparse runs: the mask pattern and whether empty columns are skipped (dense when nil).
+  public var sparsity: BlockSparsity?
 
   public init(
     algorithm: AttentionAlgorithmKind, pass: AttentionPass = .forward, problem: AttentionProblem,
     machine: MachineSpec, blocks: BlockSizes? = nil, blockRule: BlockRule = .fit,
-    mode: ExecutionMode = .count, threads: Int = 1, inputs: AttentionInputs? = nil, keepOutputs: Bool = false
+    mode: ExecutionMode = .count, threads: Int = 1, inputs: AttentionInputs? = nil, keepOutputs: Bool = false,
+    sparsity: BlockSparsity? = nil
   ) {
+    self.sparsity = sparsity
     self.algorithm = algorithm
     self.pass = pass
     self.problem = problem
@@ -118,6 +122,18 @@ public struct SimulationResult: Sendable {
   public let outputs: AttentionOutputs?
   /// Execute mode: the first head's output O (N×d).
   public let firstHeadOutput: [Float]?
+  /// Block-sparse runs: the first head's block mask.
+  public let blockMask: BlockMask?
+  /// Block-sparse execute runs: ‖O − O_dense‖_F / ‖O_dense‖_F over all heads, against exact
+  /// (float64) dense attention: the accuracy the sparsity costs.
+  public let relativeErrorVsDense: Double?
+
+  /// Block-sparse runs: the pattern and the first head's mask statistics.
+  public var mask: BlockMaskSummary? {
+    guard let blockMask else { return nil }
+    return BlockMaskSummary(
+      pattern: (request.sparsity?.pattern ?? .dense).description, nonzeroBlocks: blockMask.nonzeroBlocks, totalBlocks: blockMask.totalBlocks)
+  }
 
   /// The blocks of the last reported pass.
   public var blocks: BlockSizes { passes.last { request.passesReported.contains($0.pass) }!.blocks }
@@ -146,9 +162,19 @@ public enum Simulator {
     try request.machine.validate()
     let problem = request.problem
     var blocks: [AttentionSchedule.Pass: BlockSizes] = [:]
-    for pass in request.passesRun {
-      blocks[pass] = try BlockSelection.choose(
-        request.algorithm, pass: pass, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
+    if request.algorithm.sharesBlocksAcrossPasses {
+      // One block grid for both passes: the `fit` rule sizes it for the backward's larger plan
+      // (so forward-only and forward+backward runs agree); explicit or paper blocks are checked
+      // against the plans of the passes that run.
+      let sizing: AttentionSchedule.Pass = request.pass.includesBackward || (request.blocks == nil && request.blockRule == .fit) ? .backward : .forward
+      let shared = try BlockSelection.choose(
+        request.algorithm, pass: sizing, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
+      for pass in request.passesRun { blocks[pass] = shared }
+    } else {
+      for pass in request.passesRun {
+        blocks[pass] = try BlockSelection.choose(
+          request.algorithm, pass: pass, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
+      }
     }
     try checkRowPasses(request)
     if let inputs = request.inputs { try check(inputs, problem: problem) }
@@ -178,7 +204,9 @@ public enum Simulator {
       var skipped = 0
       for (group, run) in zip(groups, runs) {
         ledger.add(try run.ledgers[index].repeated(group.count))
-        let closed = AttentionSchedule.closedForm(request.algorithm, pass: pass, problem: problem, blocks: blocks[pass]!, spec: request.machine)
+        let closed = AttentionSchedule.closedForm(
+          request.algorithm, pass: pass, problem: problem, blocks: blocks[pass]!, spec: request.machine,
+          mask: run.blockMask, sparsity: request.sparsity)
         form = form + closed.traffic * group.count
         skipped += closed.skippedBlocks * group.count
       }
@@ -209,12 +237,18 @@ public enum Simulator {
         keyGradient: runs.first?.tensors["dK"] == nil ? nil : runs.map { $0.tensors["dK"]! },
         valueGradient: runs.first?.tensors["dV"] == nil ? nil : runs.map { $0.tensors["dV"]! })
     }
+    var errorVsDense: Double?
+    if request.mode == .execute, request.algorithm == .blockSparse {
+      let difference = runs.reduce(0) { $0 + $1.denseSquaredDifference }
+      let norm = runs.reduce(0) { $0 + $1.denseSquaredNorm }
+      errorVsDense = norm == 0 ? difference.squareRoot() : (difference / norm).squareRoot()
+    }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     return SimulationResult(
       request: request, passes: passResults, ledger: ledger, headLedger: headLedger, closedForm: form,
       peakSRAMBytes: runs.map(\.peakSRAMBytes).max() ?? 0, peakHBMBytesPerHead: runs.map(\.peakHBMBytes).max() ?? 0,
       estimate: RooflineEstimate(ledger: ledger, spec: request.machine), errors: errors, wallSeconds: seconds,
-      outputs: outputs, firstHeadOutput: runs[0].tensors["O"])
+      outputs: outputs, firstHeadOutput: runs[0].tensors["O"], blockMask: runs[0].blockMask, relativeErrorVsDense: errorVsDense)
   }
 
   /// The closed-form HBM traffic of one head's forward pass.
@@ -262,6 +296,10 @@ public enum Simulator {
     var tensors: [String: [Float]] = [:]
     /// Execute mode: max |x − x_ref| and max |x_ref| per tensor.
     var differences: [String: (difference: Double, reference: Double)] = [:]
+    /// Block-sparse runs: the head's mask; in execute mode ‖O − O_dense‖² and ‖O_dense‖².
+    var blockMask: BlockMask?
+    var denseSquaredDifference = 0.0
+    var denseSquaredNorm = 0.0
   }
 
   static func runHead(_ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], head: Int) throws -> HeadRun {
@@ -284,7 +322,10 @@ public enum Simulator {
     let v = try machine.allocateTensor("V", operand: .value, rows: n, columns: d, elementType: t, contents: data?.v)
     var run = HeadRun()
     let state = try AttentionSchedule.forward(
-      request.algorithm, on: &machine, queries: q, keys: k, values: v, blocks: blocks[.forward]!, problem: problem, context: context)
+      request.algorithm, on: &machine, queries: q, keys: k, values: v, blocks: blocks[.forward]!, problem: problem, context: context,
+      sparsity: request.sparsity)
+    let maskedContext = state.context(context)
+    run.blockMask = maskedContext.blockMask
     run.ledgers.append(machine.ledger)
     var gradients: FlashAttentionBackward.Gradients?
     if backward {
@@ -292,7 +333,7 @@ public enum Simulator {
       let before = machine.ledger
       gradients = try AttentionSchedule.backward(
         on: &machine, queries: q, keys: k, values: v, state: state, outputGradient: dO, blocks: blocks[.backward]!,
-        problem: problem, context: context)
+        problem: problem, context: maskedContext, sparsity: request.sparsity)
       run.ledgers.append(machine.ledger.subtracting(before))
       if request.mode == .execute { data?.dO = machine.contents(of: dO) }
     }
@@ -306,14 +347,22 @@ public enum Simulator {
     if let gradients, let dO = data?.dO {
       let exact = ReferenceAttention.gradients(
         queries: qs, keys: ks, values: vs, outputGradient: dO, sequenceLength: n, headDimension: d,
-        scale: problem.softmaxScale, context: context)
+        scale: problem.softmaxScale, context: maskedContext)
       references = ["O": exact.output, "dQ": exact.dQ, "dK": exact.dK, "dV": exact.dV]
       run.tensors["dQ"] = machine.contents(of: gradients.queryGradient)
       run.tensors["dK"] = machine.contents(of: gradients.keyGradient)
       run.tensors["dV"] = machine.contents(of: gradients.valueGradient)
     } else {
       references["O"] = ReferenceAttention.forward(
+        queries: qs, keys: ks, values: vs, sequenceLength: n, headDimension: d, scale: problem.softmaxScale, context: maskedContext)
+    }
+    if request.algorithm == .blockSparse {
+      let dense = ReferenceAttention.forward(
         queries: qs, keys: ks, values: vs, sequenceLength: n, headDimension: d, scale: problem.softmaxScale, context: context)
+      for (x, y) in zip(run.tensors["O"]!, dense) {
+        run.denseSquaredDifference += (Double(x) - y) * (Double(x) - y)
+        run.denseSquaredNorm += y * y
+      }
     }
     for (name, reference) in references {
       let values = run.tensors[name]!

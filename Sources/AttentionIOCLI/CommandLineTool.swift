@@ -30,6 +30,9 @@ public struct CommandLineTool {
     Command(name: "simulate", abstract: "Simulate one attention run and print its exact HBM traffic, FLOPs and time estimate.") {
       try $0.simulate($1)
     },
+    Command(name: "sparsity-sweep", abstract: "Block-sparse FlashAttention over mask patterns: IO saved against accuracy lost.") {
+      try $0.sparsitySweep($1)
+    },
     Command(name: "trace", abstract: "Record every step of a run as text, Chrome trace JSON, CSV or an animated HTML lesson.") {
       try $0.trace($1)
     },

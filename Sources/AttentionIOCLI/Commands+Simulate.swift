@@ -81,6 +81,37 @@ enum ProblemOptions {
     }
   }
 
+  /// `--mask` and `--skip-empty-columns`, which only block-sparse runs take.
+  static func sparsity(_ options: ParsedOptions, algorithm: AttentionAlgorithmKind) throws -> BlockSparsity? {
+    let text = options.string("mask")
+    guard algorithm == .blockSparse else {
+      if text != nil || options.has("skip-empty-columns") {
+        throw CLIError.usage("\(options.command): --mask and --skip-empty-columns need --algorithm block-sparse")
+      }
+      return nil
+    }
+    guard let text else { throw CLIError.usage("\(options.command): --algorithm block-sparse needs --mask PATTERN or --mask FILE") }
+    return BlockSparsity(pattern: try maskPattern(text, command: options.command), skipEmptyColumns: options.has("skip-empty-columns"))
+  }
+
+  /// A pattern name, or the path of a mask file.
+  static func maskPattern(_ text: String, command: String) throws -> BlockMaskPattern {
+    if let pattern = try? BlockMaskPattern(parsing: text) { return pattern }
+    if FileManager.default.fileExists(atPath: text) {
+      guard let data = FileManager.default.contents(atPath: text) else { throw CLIError.usage("\(text): cannot read the mask file") }
+      do {
+        return .explicit(try BlockMaskFile.parse(String(decoding: data, as: UTF8.self)))
+      } catch let error as BlockMaskFile.ParseError {
+        throw CLIError.usage("\(text): \(error.description)")
+      }
+    }
+    do {
+      return try BlockMaskPattern(parsing: text)
+    } catch let error as AttentionError {
+      throw CLIError.usage("\(command): \(error.description)")
+    }
+  }
+
   static func mode(_ options: ParsedOptions) throws -> ExecutionMode {
     try options.choice("mode", ExecutionMode.allCases.map { ($0.rawValue, $0) }) ?? .count
   }
@@ -93,9 +124,11 @@ enum ProblemOptions {
 extension CommandLineTool {
   static let simulateOptions: [OptionSpec] =
     [
-      .value("algorithm", "standard|standard-unfused|flash|flash2", "Algorithm (required): standard (Algorithms 0/3), standard-unfused (framework-style passes), flash (Algorithms 1/4), flash2 (FlashAttention-2)."),
+      .value("algorithm", "standard|standard-unfused|flash|flash2|block-sparse", "Algorithm (required): standard (Algorithms 0/3), standard-unfused (framework-style passes), flash (Algorithms 1/4), flash2 (FlashAttention-2), block-sparse (Algorithm 5, with --mask)."),
       .value("pass", "forward|backward|both", "Which pass (default forward); backward runs the forward it needs and reports it separately."),
     ] + ProblemOptions.specs + [
+      .value("mask", "PATTERN|FILE", "Block-sparse mask: dense, causal, local:W, strided:S, butterfly, random:DENSITY, global-local:G,W, sinks-window:S,W, topk:K, or a 0/1 mask file (Docs/BlockSparse.md)."),
+      .flag("skip-empty-columns", "Block-sparse: do not load K_j, V_j for key-block columns with no nonzero block."),
       .value("inputs", "DIR", "Execute mode: read q.npy, k.npy, v.npy (and do.npy) from DIR instead of seeded normals."),
       .value("output-dir", "DIR", "Execute mode: write o.npy (and dq.npy, dk.npy, dv.npy) as float32 into DIR."),
       .flag("force", "Overwrite existing files in --output-dir."),
@@ -106,7 +139,7 @@ extension CommandLineTool {
     if arguments.contains("--help") {
       standardOutput(helpText(
         command: "simulate", abstract: "Simulate one attention run on a machine model and print its exact HBM traffic.",
-        usage: "--algorithm standard|standard-unfused|flash|flash2 --seq-len N --head-dim D [options]", options: Self.simulateOptions,
+        usage: "--algorithm standard|standard-unfused|flash|flash2|block-sparse --seq-len N --head-dim D [options]", options: Self.simulateOptions,
         discussion: """
           Counts are exact integers per operand; totals are over batch × heads. Count mode simulates one head and \
           multiplies; execute mode runs every head with real fp32 math and reports the max relative error against \
@@ -117,7 +150,7 @@ extension CommandLineTool {
     }
     let options = try ParsedOptions(command: "simulate", arguments: arguments, specs: Self.simulateOptions)
     guard let algorithm = try options.choice("algorithm", AttentionAlgorithmKind.allCases.map { ($0.rawValue, $0) }) else {
-      throw CLIError.usage("simulate: --algorithm is required (standard, standard-unfused, flash or flash2)")
+      throw CLIError.usage("simulate: --algorithm is required (standard, standard-unfused, flash, flash2 or block-sparse)")
     }
     let pass = try options.choice("pass", AttentionPass.allCases.map { ($0.rawValue, $0) }) ?? .forward
     let format = try options.choice("format", [("table", "table"), ("json", "json")]) ?? "table"
@@ -137,7 +170,8 @@ extension CommandLineTool {
       algorithm: algorithm, pass: pass, problem: problem,
       machine: try ProblemOptions.machine(options), blocks: try ProblemOptions.blocks(options),
       blockRule: try options.choice("block-rule", BlockRule.allCases.map { ($0.rawValue, $0) }) ?? .fit,
-      mode: mode, threads: try ProblemOptions.threads(options), inputs: inputs, keepOutputs: outputDirectory != nil)
+      mode: mode, threads: try ProblemOptions.threads(options), inputs: inputs, keepOutputs: outputDirectory != nil,
+      sparsity: try ProblemOptions.sparsity(options, algorithm: algorithm))
     let result = try Simulator.run(request)
     if let outputDirectory, let outputs = result.outputs {
       try NPYInputs.write(outputs, directory: outputDirectory, problem: problem, rank: rank, force: options.has("force"))

@@ -97,11 +97,20 @@ public enum SimulationReport {
       ("wallSeconds", .double(result.wallSeconds)),
     ]
     if let passes = result.softmaxPasses { fields.append(("softmaxPasses", .int(passes))) }
+    if let mask = result.mask {
+      fields.append(("mask", .object([
+        ("pattern", .string(mask.pattern)), ("nonzeroBlocks", .int(mask.nonzeroBlocks)),
+        ("totalBlocks", .int(mask.totalBlocks)), ("density", .double(mask.density)),
+        ("skipEmptyColumns", .bool(request.sparsity?.skipEmptyColumns ?? false)),
+      ])))
+    }
     if let error = result.maxRelativeError {
       let byTensor = ["O", "dQ", "dK", "dV"].compactMap { name in result.errors[name].map { (name, JSONValue.double($0)) } }
-      fields.append(("check", .object([
+      var check: [(String, JSONValue)] = [
         ("maxRelativeError", .double(error)), ("reference", .string("float64")), ("byTensor", .object(byTensor)),
-      ])))
+      ]
+      if let dense = result.relativeErrorVsDense { check.append(("relativeErrorVsDense", .double(dense))) }
+      fields.append(("check", .object(check)))
     }
     return .object(fields)
   }
@@ -131,6 +140,10 @@ public enum SimulationReport {
         + "(Tr=\(pass.blocks.queryBlockCount(n)), Tc=\(pass.blocks.keyBlockCount(n)); \(rule))"
         + (pass.skippedBlocks > 0 ? ", \(g(pass.skippedBlocks)) blocks skipped by the causal mask" : "") + "\n"
     }
+    if let mask = result.mask {
+      out += "  mask     \(mask.pattern): \(g(mask.nonzeroBlocks)) of \(g(mask.totalBlocks)) blocks (density \(NumberFormatting.fixed(mask.density, 3)))"
+        + (request.sparsity?.skipEmptyColumns == true ? ", empty columns skipped" : "") + "\n"
+    }
     let share = Double(result.peakSRAMBytes) / Double(spec.sramCapacityInBytes) * 100
     out += "  SRAM     peak \(g(result.peakSRAMBytes)) of \(g(spec.sramCapacityInBytes)) B (\(NumberFormatting.fixed(share, 1))%)\n\n"
 
@@ -159,6 +172,9 @@ public enum SimulationReport {
     if let error = result.maxRelativeError {
       let parts = ["O", "dQ", "dK", "dV"].compactMap { name in result.errors[name].map { "\(name) \(NumberFormatting.scientific($0))" } }
       out += "  check        max relative error \(NumberFormatting.scientific(error)) against float64 attention (\(parts.joined(separator: ", ")))\n"
+    }
+    if let dense = result.relativeErrorVsDense {
+      out += "  vs dense     ‖O − O_dense‖ / ‖O_dense‖ = \(NumberFormatting.scientific(dense)) (what the sparsity costs)\n"
     }
     out += "  simulated in \(NumberFormatting.seconds(result.wallSeconds))"
       + (request.mode == .count ? " (count mode: one head per distinct shape simulated, × \(problem.headCount) heads)\n" : "\n")
