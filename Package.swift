@@ -39,7 +39,7 @@ let package = Package(
     .executableTarget(name: "attention-io", dependencies: ["AttentionIOCLI"]),
 
     // MARK: - Test support (not a product)
-    .target(name: "_TestSupport"),
+    .target(name: "_TestSupport", dependencies: ["AttentionAlgorithms"]),
 
     // MARK: - Unit test bundles
     .testTarget(name: "MemoryHierarchyTests", dependencies: ["MemoryHierarchy", "_TestSupport"]),

@@ -27,6 +27,8 @@ public enum SparsitySweep {
     public let relativeErrorVsDense: Double?
     /// Execute mode: max relative error against float64 attention with the same mask.
     public let maxRelativeError: Double?
+    /// The first head's mask, one line per block row (`#` computed, `.` skipped).
+    public let picture: String
   }
 
   /// Runs one simulation per pattern. `base` is `request` with algorithm and sparsity replaced.
@@ -50,7 +52,7 @@ public enum SparsitySweep {
         hbmElements: result.ledger.hbmElements,
         elementsMinusBase: result.headLedger.hbmElements - (skipped ? 0 : perHeadBase),
         estimatedSeconds: result.estimate.estimatedSeconds, relativeErrorVsDense: result.relativeErrorVsDense,
-        maxRelativeError: result.maxRelativeError))
+        maxRelativeError: result.maxRelativeError, picture: result.blockMask?.description ?? ""))
     }
     return (blocks, rows)
   }

@@ -21,7 +21,26 @@ struct TraceProgram: Sendable {
   static let registry: [AttentionAlgorithmKind: TraceProgram] = [
     .standard: .standard,
     .flash: .flash,
+    .flash2: .flash2,
   ]
+
+  /// FlashAttention-2 forward. A section is one outer iteration i: it ends with the store of L_i.
+  static let flash2 = TraceProgram(
+    title: "FlashAttention-2 forward",
+    run: { machine, q, k, v, blocks, problem in
+      try FlashAttention2Forward.run(
+        on: &machine, queries: q, keys: k, values: v, blocks: blocks, problem: problem, context: problem.headContext(0)
+      ).output
+    },
+    sectionTitle: { event, index, problem, blocks in
+      guard case let .store(t) = event, t.tensor.operand == .logSumExp else { return nil }
+      return "outer iteration i = \(index): Q_i = queries \(t.rowRange.lowerBound)..<\(t.rowRange.upperBound) met every key block; O_i and L_i written once"
+    },
+    minimumSteps: { problem, blocks in
+      let n = problem.sequenceLength
+      let plan = FlashAttention2Forward.tilePlan(blocks: blocks, problem: problem).count
+      return 2 * plan + blocks.queryBlockCount(n) * 5
+    })
 
   /// FlashAttention forward (Algorithm 1). A section is one outer iteration j: it ends with the
   /// store of the last m block.

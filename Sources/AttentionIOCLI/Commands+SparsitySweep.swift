@@ -7,6 +7,7 @@ extension CommandLineTool {
       .value("pass", "forward|backward|both", "Which passes to count (default forward)."),
       .value("patterns", "P1;P2;…", "Mask patterns separated by ';' (default: a gallery of every family)."),
       .flag("skip-empty-columns", "Do not load K_j, V_j for empty key-block columns."),
+      .flag("show-masks", "Also draw each pattern's block mask (# computed, . skipped) for the first head."),
       .value("csv", "FILE", "Also write the table as CSV (atomically; never over an existing file without --force)."),
       .flag("force", "Overwrite the CSV file."),
       .value("format", "table|json", "Output format (default table)."),
@@ -85,5 +86,10 @@ extension CommandLineTool {
       ]
     }
     standardOutput(NumberFormatting.table(table, indent: ""))
+    if options.has("show-masks") {
+      for row in rows {
+        standardOutput("\n\(row.pattern) (\(row.nonzeroBlocks) of \(row.totalBlocks) blocks)\n\(row.picture)\n")
+      }
+    }
   }
 }
