@@ -30,12 +30,14 @@ let package = Package(
       dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "PagedKV", "Reports"]),
     /// The paper-reproduction experiments (`attention-io reproduce`): tables, CSVs, SVG plots and the report.
     .target(name: "Reproduction", dependencies: ["AttentionIO"]),
+    /// `attention-io bench`: wall-clock benchmarks of the execute-mode arithmetic and the accounting.
+    .target(name: "Benchmarks", dependencies: ["AttentionIO"]),
     /// Step-by-step lessons behind the executables in Examples/ (deterministic text, golden-tested).
     .target(name: "Lessons", dependencies: ["AttentionIO"]),
 
     // MARK: - Command-line tool
     /// The commands, argument parsing and exit codes, as a library so tests can drive it.
-    .target(name: "AttentionIOCLI", dependencies: ["AttentionIO", "Lessons", "Reproduction"]),
+    .target(name: "AttentionIOCLI", dependencies: ["AttentionIO", "Lessons", "Reproduction", "Benchmarks"]),
     .executableTarget(name: "attention-io", dependencies: ["AttentionIOCLI"]),
 
     // MARK: - Test support (not a product)
@@ -51,6 +53,7 @@ let package = Package(
     .testTarget(name: "AttentionIOCLITests", dependencies: ["AttentionIOCLI", "AttentionIO", "_TestSupport"]),
     .testTarget(name: "PagedKVTests", dependencies: ["PagedKV", "AttentionAlgorithms", "MemoryHierarchy", "_TestSupport"]),
     .testTarget(name: "ReproductionTests", dependencies: ["Reproduction", "AttentionIO", "_TestSupport"]),
+    .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "AttentionIO", "_TestSupport"]),
     .testTarget(name: "LessonsTests", dependencies: ["Lessons", "AttentionIO", "_TestSupport"], exclude: ["Golden"]),
 
     // MARK: - Examples (one executable lesson each; see Examples/README.md)

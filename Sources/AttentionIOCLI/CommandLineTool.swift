@@ -42,6 +42,9 @@ public struct CommandLineTool {
     Command(name: "reproduce", abstract: "Reproduce the FlashAttention paper's IO claims: a report with tables, CSVs and SVG plots.") {
       try $0.reproduce($1)
     },
+    Command(name: "bench", abstract: "Benchmark the execute-mode arithmetic, the accounting overhead and count mode (release build).") {
+      try $0.bench($1)
+    },
     Command(name: "devices", abstract: "List the machine presets and their numbers.") { try $0.devices($1) },
   ]
 

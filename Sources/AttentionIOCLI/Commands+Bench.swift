@@ -1,0 +1,5 @@
+extension CommandLineTool {
+  func bench(_ arguments: [String]) throws {
+    throw CLIError.runtime("bench: not implemented yet")
+  }
+}

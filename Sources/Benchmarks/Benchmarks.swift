@@ -1,0 +1,2 @@
+/// Wall-clock benchmarks (placeholder).
+public enum Benchmarks {}

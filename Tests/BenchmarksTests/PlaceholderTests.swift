@@ -1,0 +1,5 @@
+import XCTest
+
+final class BenchmarksPlaceholderTests: XCTestCase {
+  func testModuleBuilds() {}
+}
