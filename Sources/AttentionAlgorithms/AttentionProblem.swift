@@ -25,6 +25,8 @@ public struct AttentionProblem: Hashable, Sendable {
   /// Dropout probability p in [0, 1): each P entry is kept with probability 1 − p and scaled by
   /// 1/(1 − p) (Algorithm 2).
   public var dropoutProbability: Float
+  /// How execute mode draws its random inputs (`--input-distribution`).
+  public var inputDistribution: InputDistribution = .normal
 
   /// - Throws: `AttentionError.invalidProblem` when a size is not positive, a valid length is
   ///   outside 0…N or their count is not the batch size, or p is outside [0, 1).

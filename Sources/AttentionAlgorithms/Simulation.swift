@@ -256,12 +256,28 @@ public enum Simulator {
     AttentionSchedule.closedForm(algorithm, pass: .forward, problem: problem, blocks: blocks, spec: spec).traffic
   }
 
-  /// The seeded inputs of one head: Q, K, V and dO as standard normals (before rounding to the
-  /// data type), from `SeededRandom(seed: seed ⊕ head·c)`.
+  /// The seeded inputs of one head (before rounding to the data type), from
+  /// `SeededRandom(seed: seed ⊕ head·c)`: Q, K, V and dO as standard normals, or, for the
+  /// `local` distribution, keys that drift along the sequence with queries close to their own
+  /// key (see `InputDistribution`).
   public static func inputs(problem: AttentionProblem, head: Int) -> (q: [Float], k: [Float], v: [Float], dO: [Float]) {
     var rng = SeededRandom(seed: problem.seed ^ (UInt64(head) &* 0xD1B5_4A32_D192_ED03))
     let count = problem.sequenceLength * problem.headDimension
-    return (rng.normals(count), rng.normals(count), rng.normals(count), rng.normals(count))
+    switch problem.inputDistribution {
+    case .normal:
+      return (rng.normals(count), rng.normals(count), rng.normals(count), rng.normals(count))
+    case let .local(correlation):
+      let d = problem.headDimension
+      let rho = correlation
+      let innovation = (1 - rho * rho).squareRoot()
+      var k = rng.normals(count)
+      for t in 1..<max(problem.sequenceLength, 1) {
+        for x in 0..<d { k[t * d + x] = rho * k[(t - 1) * d + x] + innovation * k[t * d + x] }
+      }
+      let noise = rng.normals(count)
+      let q = (0..<count).map { k[$0] + 0.5 * noise[$0] }
+      return (q, k, rng.normals(count), rng.normals(count))
+    }
   }
 
   static func checkRowPasses(_ request: SimulationRequest) throws {

@@ -20,6 +20,7 @@ enum ProblemOptions {
     .value("block-rule", "fit|paper", "Default blocks: largest of the paper's proportions that fit (fit, default) or the literal paper rule."),
     .value("mode", "count|execute", "count: shapes only (fast); execute: real math, checked against float64 (default count)."),
     .value("seed", "S", "Seed of the random inputs (default 0)."),
+    .value("input-distribution", "normal|local[:RHO]", "Random inputs of execute mode: independent normals (default) or keys drifting along the sequence with queries near their own key (local, ρ = 0.95)."),
     .value("threads", "T", "Threads for execute mode (default: all cores)."),
   ]
 
@@ -61,11 +62,20 @@ enum ProblemOptions {
         return value
       }
     }
+    var distribution = InputDistribution.normal
+    if let text = options.string("input-distribution") {
+      guard let parsed = InputDistribution(parsing: text) else {
+        throw CLIError.usage("\(options.command): --input-distribution must be normal, local or local:RHO with 0 ≤ RHO < 1; got '\(text)'")
+      }
+      distribution = parsed
+    }
     do {
-      return try AttentionProblem(
+      var problem = try AttentionProblem(
         batch: try options.int("batch") ?? 1, heads: try options.int("heads") ?? 1, sequenceLength: n, headDimension: d,
         dataType: dtype, scale: scale, seed: try options.uint64("seed") ?? 0, causal: options.has("causal"),
         validLengths: validLengths, dropoutProbability: Float(try options.double("dropout") ?? 0))
+      problem.inputDistribution = distribution
+      return problem
     } catch let error as AttentionError {
       throw CLIError.usage("\(options.command): \(error.description)")
     }
