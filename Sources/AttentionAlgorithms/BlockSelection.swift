@@ -59,7 +59,9 @@ public enum BlockSelection {
   ///
   /// - FlashAttention (both passes) and FlashAttention-2's backward: the largest Bc ≤
   ///   min(⌈M/4d⌉, N) such that, with Br = min(Bc, d, N) (the paper's proportions), the pass's
-  ///   whole tile plan fits. When the paper's rule fits, this is the paper's rule.
+  ///   whole tile plan fits: its SRAM tiles in the SRAM and its accumulators in the register file
+  ///   (or everything in the SRAM on a machine without one). When the paper's rule fits, this is
+  ///   the paper's rule.
   /// - FlashAttention-2's forward: the mirror image (the largest Br, with Bc = min(Br, d, N)),
   ///   since its outer loop streams query blocks and its traffic falls with T_r.
   /// - Standard attention: square matmul tiles Br = Bc = b, the largest b ≤ N that fits, since
@@ -84,16 +86,16 @@ public enum BlockSelection {
       upper = n
       candidate = { BlockSizes(queryBlockSize: $0, keyBlockSize: $0) }
     }
-    let bytes: (Int) -> Int = { planBytes(AttentionSchedule.tilePlan(algorithm, pass: pass, blocks: candidate($0), problem: problem)) }
-    guard bytes(1) <= capacity else {
-      throw AttentionError.noBlocksFit(minimumBytes: bytes(1), capacityBytes: capacity, algorithm: algorithm.displayName)
+    let plan = { AttentionSchedule.tilePlan(algorithm, pass: pass, blocks: candidate($0), problem: problem) }
+    guard fits(plan(1), spec: spec) else {
+      throw AttentionError.noBlocksFit(minimumBytes: sramBytes(plan(1), spec: spec), capacityBytes: capacity, algorithm: algorithm.displayName)
     }
-    // Plan bytes grow with the block size: binary search for the largest that fits.
+    // SRAM and register use grow with the block size: binary search for the largest that fits.
     var low = 1
     var high = max(upper, 1)
     while low < high {
       let mid = (low + high + 1) / 2
-      if bytes(mid) <= capacity { low = mid } else { high = mid - 1 }
+      if fits(plan(mid), spec: spec) { low = mid } else { high = mid - 1 }
     }
     return candidate(low)
   }

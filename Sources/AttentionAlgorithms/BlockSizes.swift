@@ -50,13 +50,16 @@ public struct TileRequest: Hashable, Sendable {
   public var rows: Int
   public var columns: Int
   public var elementType: ElementType
+  /// SRAM, or the register file for accumulators (SRAM on machines without one).
+  public var level: OnChipLevel
 
-  public init(_ name: String, _ operand: Operand, rows: Int, columns: Int, _ elementType: ElementType) {
+  public init(_ name: String, _ operand: Operand, rows: Int, columns: Int, _ elementType: ElementType, level: OnChipLevel = .sram) {
     self.name = name
     self.operand = operand
     self.rows = rows
     self.columns = columns
     self.elementType = elementType
+    self.level = level
   }
 
   public var bytes: Int { rows * columns * elementType.byteWidth }
@@ -65,7 +68,9 @@ public struct TileRequest: Hashable, Sendable {
 extension Machine {
   /// Allocates every tile of a plan, in order, and returns the handles.
   public mutating func allocate(_ plan: [TileRequest]) throws -> [SRAMTile] {
-    try plan.map { try allocateTile($0.name, operand: $0.operand, rows: $0.rows, columns: $0.columns, elementType: $0.elementType) }
+    try plan.map {
+      try allocateTile($0.name, operand: $0.operand, rows: $0.rows, columns: $0.columns, elementType: $0.elementType, level: $0.level)
+    }
   }
 
   /// Frees tiles in reverse order of allocation.
@@ -82,3 +87,11 @@ func checkFits(_ plan: [TileRequest], spec: MachineSpec) throws {
 }
 
 func planBytes(_ plan: [TileRequest]) -> Int { plan.reduce(0) { $0 + $1.bytes } }
+
+/// The bytes of a plan that land in SRAM on `spec` (register tiles too, if it has no register file).
+func sramBytes(_ plan: [TileRequest], spec: MachineSpec) -> Int {
+  plan.filter { $0.level == .sram || spec.registerFileInBytes == 0 }.reduce(0) { $0 + $1.bytes }
+}
+
+/// Whether a plan fits a machine's SRAM and register file.
+func fits(_ plan: [TileRequest], spec: MachineSpec) -> Bool { (try? checkFits(plan, spec: spec)) != nil }

@@ -35,16 +35,16 @@ public enum FlashAttention2Backward {
     return [
       TileRequest("K_j", .key, rows: bc, columns: d, t),
       TileRequest("V_j", .value, rows: bc, columns: d, t),
-      TileRequest("dK_j", .keyGradient, rows: bc, columns: d, t),
-      TileRequest("dV_j", .valueGradient, rows: bc, columns: d, t),
+      TileRequest("dK_j", .keyGradient, rows: bc, columns: d, t, level: .registers),
+      TileRequest("dV_j", .valueGradient, rows: bc, columns: d, t, level: .registers),
       TileRequest("Q_i", .query, rows: br, columns: d, t),
       TileRequest("dO_i", .outputGradient, rows: br, columns: d, t),
       TileRequest("dQ_i", .queryGradient, rows: br, columns: d, t),
-      TileRequest("S_ij", .scores, rows: br, columns: bc, t),
-      TileRequest("dP_ij", .probabilitiesGradient, rows: br, columns: bc, t),
-      TileRequest("L_i", .logSumExp, rows: br, columns: 1, s),
-      TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, s),
-      TileRequest("rowsum", .other, rows: br, columns: 1, s),
+      TileRequest("S_ij", .scores, rows: br, columns: bc, t, level: .registers),
+      TileRequest("dP_ij", .probabilitiesGradient, rows: br, columns: bc, t, level: .registers),
+      TileRequest("L_i", .logSumExp, rows: br, columns: 1, s, level: .registers),
+      TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, s, level: .registers),
+      TileRequest("rowsum", .other, rows: br, columns: 1, s, level: .registers),
     ]
   }
 
@@ -80,7 +80,7 @@ public enum FlashAttention2Backward {
     var tiles = try machine.allocate([
       TileRequest("O_i", .output, rows: br, columns: d, t),
       TileRequest("dO_i", .outputGradient, rows: br, columns: d, t),
-      TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, problem.statisticsType),
+      TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, problem.statisticsType, level: .registers),
     ])
     for i in 0..<blocks.queryBlockCount(n) {
       let rows = i * br..<min(n, (i + 1) * br)

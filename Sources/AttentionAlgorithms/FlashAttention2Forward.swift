@@ -33,15 +33,15 @@ public enum FlashAttention2Forward {
     let s = problem.statisticsType
     return [
       TileRequest("Q_i", .query, rows: br, columns: d, t),
-      TileRequest("O_i", .output, rows: br, columns: d, t),
+      TileRequest("O_i", .output, rows: br, columns: d, t, level: .registers),
       TileRequest("K_j", .key, rows: bc, columns: d, t),
       TileRequest("V_j", .value, rows: bc, columns: d, t),
-      TileRequest("S_ij", .scores, rows: br, columns: bc, t),
-      TileRequest("m_i", .rowMax, rows: br, columns: 1, s),
-      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, s),
-      TileRequest("m_new", .rowMax, rows: br, columns: 1, s),
-      TileRequest("ℓ̃_ij", .rowSum, rows: br, columns: 1, s),
-      TileRequest("α_i", .other, rows: br, columns: 1, s),
+      TileRequest("S_ij", .scores, rows: br, columns: bc, t, level: .registers),
+      TileRequest("m_i", .rowMax, rows: br, columns: 1, s, level: .registers),
+      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, s, level: .registers),
+      TileRequest("m_new", .rowMax, rows: br, columns: 1, s, level: .registers),
+      TileRequest("ℓ̃_ij", .rowSum, rows: br, columns: 1, s, level: .registers),
+      TileRequest("α_i", .other, rows: br, columns: 1, s, level: .registers),
     ]
   }
 

@@ -34,18 +34,18 @@ public enum FlashAttentionBackward {
     return [
       TileRequest("K_j", .key, rows: bc, columns: d, t),
       TileRequest("V_j", .value, rows: bc, columns: d, t),
-      TileRequest("dK_j", .keyGradient, rows: bc, columns: d, t),
-      TileRequest("dV_j", .valueGradient, rows: bc, columns: d, t),
+      TileRequest("dK_j", .keyGradient, rows: bc, columns: d, t, level: .registers),
+      TileRequest("dV_j", .valueGradient, rows: bc, columns: d, t, level: .registers),
       TileRequest("Q_i", .query, rows: br, columns: d, t),
       TileRequest("O_i", .output, rows: br, columns: d, t),
       TileRequest("dO_i", .outputGradient, rows: br, columns: d, t),
       TileRequest("dQ_i", .queryGradient, rows: br, columns: d, t),
-      TileRequest("S_ij", .scores, rows: br, columns: bc, t),
-      TileRequest("dP_ij", .probabilitiesGradient, rows: br, columns: bc, t),
-      TileRequest("m_i", .rowMax, rows: br, columns: 1, s),
-      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, s),
-      TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, s),
-      TileRequest("1/ℓ_i", .other, rows: br, columns: 1, s),
+      TileRequest("S_ij", .scores, rows: br, columns: bc, t, level: .registers),
+      TileRequest("dP_ij", .probabilitiesGradient, rows: br, columns: bc, t, level: .registers),
+      TileRequest("m_i", .rowMax, rows: br, columns: 1, s, level: .registers),
+      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, s, level: .registers),
+      TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, s, level: .registers),
+      TileRequest("1/ℓ_i", .other, rows: br, columns: 1, s, level: .registers),
     ]
   }
 

@@ -34,14 +34,14 @@ public enum FlashAttentionForward {
       TileRequest("K_j", .key, rows: bc, columns: d, data),
       TileRequest("V_j", .value, rows: bc, columns: d, data),
       TileRequest("Q_i", .query, rows: br, columns: d, data),
-      TileRequest("O_i", .output, rows: br, columns: d, data),
-      TileRequest("S_ij", .scores, rows: br, columns: bc, data),
-      TileRequest("m_i", .rowMax, rows: br, columns: 1, stats),
-      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, stats),
-      TileRequest("m̃_ij", .rowMax, rows: br, columns: 1, stats),
-      TileRequest("ℓ̃_ij", .rowSum, rows: br, columns: 1, stats),
-      TileRequest("α_i", .other, rows: br, columns: 1, stats),
-      TileRequest("β_i", .other, rows: br, columns: 1, stats),
+      TileRequest("O_i", .output, rows: br, columns: d, data, level: .registers),
+      TileRequest("S_ij", .scores, rows: br, columns: bc, data, level: .registers),
+      TileRequest("m_i", .rowMax, rows: br, columns: 1, stats, level: .registers),
+      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, stats, level: .registers),
+      TileRequest("m̃_ij", .rowMax, rows: br, columns: 1, stats, level: .registers),
+      TileRequest("ℓ̃_ij", .rowSum, rows: br, columns: 1, stats, level: .registers),
+      TileRequest("α_i", .other, rows: br, columns: 1, stats, level: .registers),
+      TileRequest("β_i", .other, rows: br, columns: 1, stats, level: .registers),
     ]
   }
 

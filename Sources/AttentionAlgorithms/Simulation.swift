@@ -111,6 +111,8 @@ public struct SimulationResult: Sendable {
   public let closedForm: TrafficCount
   /// Peak SRAM bytes in use on one SM.
   public let peakSRAMBytes: Int
+  /// Peak register-file bytes in use on one SM (accumulator tiles).
+  public let peakRegisterBytes: Int
   /// Peak HBM bytes resident for one head (inputs, outputs, intermediates).
   public let peakHBMBytesPerHead: Int
   public let estimate: RooflineEstimate
@@ -246,7 +248,8 @@ public enum Simulator {
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     return SimulationResult(
       request: request, passes: passResults, ledger: ledger, headLedger: headLedger, closedForm: form,
-      peakSRAMBytes: runs.map(\.peakSRAMBytes).max() ?? 0, peakHBMBytesPerHead: runs.map(\.peakHBMBytes).max() ?? 0,
+      peakSRAMBytes: runs.map(\.peakSRAMBytes).max() ?? 0, peakRegisterBytes: runs.map(\.peakRegisterBytes).max() ?? 0,
+      peakHBMBytesPerHead: runs.map(\.peakHBMBytes).max() ?? 0,
       estimate: RooflineEstimate(ledger: ledger, spec: request.machine), errors: errors, wallSeconds: seconds,
       outputs: outputs, firstHeadOutput: runs[0].tensors["O"], blockMask: runs[0].blockMask, relativeErrorVsDense: errorVsDense)
   }
@@ -307,6 +310,7 @@ public enum Simulator {
     /// One ledger per pass run.
     var ledgers: [IOLedger] = []
     var peakSRAMBytes = 0
+    var peakRegisterBytes = 0
     var peakHBMBytes = 0
     /// Execute mode: this head's output tensors by name.
     var tensors: [String: [Float]] = [:]
@@ -354,6 +358,7 @@ public enum Simulator {
       if request.mode == .execute { data?.dO = machine.contents(of: dO) }
     }
     run.peakSRAMBytes = machine.sram.peakBytes
+    run.peakRegisterBytes = machine.registers.peakBytes
     run.peakHBMBytes = machine.peakHBMBytes
     guard request.mode == .execute else { return run }
 

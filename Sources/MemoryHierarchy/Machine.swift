@@ -14,6 +14,8 @@ public struct Machine: Sendable {
   public let mode: ExecutionMode
   public private(set) var ledger = IOLedger()
   public private(set) var sram: SRAMArena
+  /// The register file (capacity 0 when the spec has none: register tiles then go to SRAM).
+  public private(set) var registers: SRAMArena
   public private(set) var tensors: [HBMTensor] = []
   /// Bytes of HBM tensors currently allocated, and the peak (the run's HBM footprint).
   public private(set) var hbmResidentBytes = 0
@@ -31,6 +33,12 @@ public struct Machine: Sendable {
     self.spec = spec
     self.mode = mode
     sram = SRAMArena(capacityInBytes: spec.sramCapacityInBytes, storesData: mode == .execute)
+    registers = SRAMArena(level: .registers, capacityInBytes: spec.registerFileInBytes, storesData: mode == .execute)
+  }
+
+  /// Where a tile asked for at `level` goes: the register file only if the machine has one.
+  public func placement(_ level: OnChipLevel) -> OnChipLevel {
+    level == .registers && spec.registerFileInBytes > 0 ? .registers : .sram
   }
 
   /// Whether tiles and tensors hold data (execute mode).
@@ -85,23 +93,31 @@ public struct Machine: Sendable {
 
   // MARK: SRAM
 
-  /// Allocates a `rows × columns` tile in SRAM.
-  /// - Throws: `MachineError.sramOverflow` naming the tile, the bytes asked for, the capacity and
-  ///   what is in use.
+  /// Allocates a `rows × columns` tile in SRAM (or in the register file, for accumulators, when
+  /// the machine has one).
+  /// - Throws: `MachineError.sramOverflow` (or `.registerOverflow`) naming the tile, the bytes
+  ///   asked for, the capacity and what is in use.
   public mutating func allocateTile(
-    _ name: String, operand: Operand, rows: Int, columns: Int, elementType: ElementType
+    _ name: String, operand: Operand, rows: Int, columns: Int, elementType: ElementType, level: OnChipLevel = .sram
   ) throws -> SRAMTile {
-    let tile = try sram.allocate(
-      name: name, operand: operand, rows: max(rows, 0), columns: max(columns, 0),
-      elementType: elementType)
-    emit(.allocate(tile: tile, inUseBytes: sram.inUseBytes))
+    let tile: SRAMTile
+    switch placement(level) {
+    case .sram:
+      tile = try sram.allocate(name: name, operand: operand, rows: max(rows, 0), columns: max(columns, 0), elementType: elementType)
+    case .registers:
+      tile = try registers.allocate(name: name, operand: operand, rows: max(rows, 0), columns: max(columns, 0), elementType: elementType)
+    }
+    emit(.allocate(tile: tile, inUseBytes: tile.level == .sram ? sram.inUseBytes : registers.inUseBytes))
     return tile
   }
 
   /// Releases a tile.
   public mutating func free(_ tile: SRAMTile) {
-    sram.free(tile)
-    emit(.free(tile: tile, inUseBytes: sram.inUseBytes))
+    switch tile.level {
+    case .sram: sram.free(tile)
+    case .registers: registers.free(tile)
+    }
+    emit(.free(tile: tile, inUseBytes: tile.level == .sram ? sram.inUseBytes : registers.inUseBytes))
   }
 
   // MARK: Transfers
@@ -119,13 +135,19 @@ public struct Machine: Sendable {
     guard executes, elements > 0 else { return }
     let ld = tensor.columns
     hbmStorage[tensor.id].withUnsafeBufferPointer { source in
-      sram.storage.withUnsafeMutableBufferPointer { arena in
-        let src = source.baseAddress!
-        let dst = arena.baseAddress! + tile.offset
-        for r in 0..<rows.count {
-          (dst + r * tile.columns).update(
-            from: src + (rows.lowerBound + r) * ld + columns.lowerBound, count: columns.count)
+      func copy(into storage: inout [Float]) {
+        storage.withUnsafeMutableBufferPointer { arena in
+          let src = source.baseAddress!
+          let dst = arena.baseAddress! + tile.offset
+          for r in 0..<rows.count {
+            (dst + r * tile.columns).update(
+              from: src + (rows.lowerBound + r) * ld + columns.lowerBound, count: columns.count)
+          }
         }
+      }
+      switch tile.level {
+      case .sram: copy(into: &sram.storage)
+      case .registers: copy(into: &registers.storage)
       }
     }
   }
@@ -144,7 +166,8 @@ public struct Machine: Sendable {
     guard executes, elements > 0 else { return }
     let ld = tensor.columns
     let type = tensor.elementType
-    sram.storage.withUnsafeBufferPointer { arena in
+    let storage = tile.level == .sram ? sram.storage : registers.storage
+    storage.withUnsafeBufferPointer { arena in
       hbmStorage[tensor.id].withUnsafeMutableBufferPointer { target in
         let src = arena.baseAddress! + tile.offset
         let dst = target.baseAddress!
@@ -171,8 +194,9 @@ public struct Machine: Sendable {
       throw MachineError.outOfBounds(
         "a \(rows.count)×\(columns.count) block of \(tensor.name) does not fit tile \(tile)")
     }
-    guard sram.residents.contains(where: { $0.id == tile.id }) else {
-      throw MachineError.outOfBounds("tile \(tile.name) is not resident in SRAM")
+    let arena = tile.level == .sram ? sram : registers
+    guard arena.residents.contains(where: { $0.id == tile.id }) else {
+      throw MachineError.outOfBounds("tile \(tile.name) is not resident on chip")
     }
   }
 
@@ -190,7 +214,9 @@ public struct Machine: Sendable {
     defer { emit(.compute(label: label, kind: kind, flops: flops)) }
     guard executes else { return }
     try sram.storage.withUnsafeMutableBufferPointer { arena in
-      try body(SRAMView(base: arena.baseAddress!))
+      try registers.storage.withUnsafeMutableBufferPointer { file in
+        try body(SRAMView(base: arena.baseAddress!, registerBase: file.baseAddress))
+      }
     }
   }
 
@@ -207,8 +233,9 @@ public struct Machine: Sendable {
     let c = columns ?? tile.columns
     var out: [Float] = []
     out.reserveCapacity(r * c)
+    let storage = tile.level == .sram ? sram.storage : registers.storage
     for i in 0..<r {
-      for j in 0..<c { out.append(sram.storage[tile.offset + i * tile.columns + j]) }
+      for j in 0..<c { out.append(storage[tile.offset + i * tile.columns + j]) }
     }
     return out
   }
@@ -217,13 +244,19 @@ public struct Machine: Sendable {
   public mutating func clearEvents() { events.removeAll() }
 }
 
-/// Pointers to resident SRAM tiles, valid only inside a `Machine.compute` body.
+/// Pointers to resident on-chip tiles, valid only inside a `Machine.compute` body.
 public struct SRAMView {
   @usableFromInline let base: UnsafeMutablePointer<Float>
+  @usableFromInline let registerBase: UnsafeMutablePointer<Float>?
 
-  @inlinable init(base: UnsafeMutablePointer<Float>) { self.base = base }
+  @inlinable init(base: UnsafeMutablePointer<Float>, registerBase: UnsafeMutablePointer<Float>?) {
+    self.base = base
+    self.registerBase = registerBase
+  }
 
   /// The first element of `tile`; rows are `tile.columns` apart.
   @inlinable
-  public subscript(tile: SRAMTile) -> UnsafeMutablePointer<Float> { base + tile.offset }
+  public subscript(tile: SRAMTile) -> UnsafeMutablePointer<Float> {
+    (tile.level == .sram ? base : registerBase!) + tile.offset
+  }
 }

@@ -5,6 +5,9 @@ public enum MachineError: Error, Equatable, Sendable, CustomStringConvertible {
   /// use and the tiles holding them.
   case sramOverflow(
     tile: String, requestedBytes: Int, capacityBytes: Int, inUseBytes: Int, residentTiles: [String])
+  /// A register-file allocation did not fit (same fields as `sramOverflow`).
+  case registerOverflow(
+    tile: String, requestedBytes: Int, capacityBytes: Int, inUseBytes: Int, residentTiles: [String])
   /// A transfer or access fell outside a tensor or tile.
   case outOfBounds(String)
   /// A count did not fit in 64 bits.
@@ -17,6 +20,10 @@ public enum MachineError: Error, Equatable, Sendable, CustomStringConvertible {
     case let .sramOverflow(tile, requested, capacity, inUse, resident):
       let holders = resident.isEmpty ? "" : " (\(resident.joined(separator: ", ")))"
       return "SRAM overflow: tile \(tile) needs \(requested) bytes, but the SRAM capacity is "
+        + "\(capacity) bytes and \(inUse) bytes are already in use\(holders)"
+    case let .registerOverflow(tile, requested, capacity, inUse, resident):
+      let holders = resident.isEmpty ? "" : " (\(resident.joined(separator: ", ")))"
+      return "register file overflow: tile \(tile) needs \(requested) bytes, but the register file holds "
         + "\(capacity) bytes and \(inUse) bytes are already in use\(holders)"
     case let .outOfBounds(what):
       return "out of bounds: \(what)"

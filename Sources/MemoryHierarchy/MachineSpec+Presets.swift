@@ -19,6 +19,8 @@ extension MachineSpec {
     // A100 datasheet; FlashAttention-2 §3.1.
     matmulFLOPsPerSecond: 312e12,
     otherFLOPsPerSecond: 19.5e12,
+    // 65,536 32-bit registers = 256 KiB per SM: A100 whitepaper, Table 3.
+    registerFileInBytes: 256 * kibibyte,
     source: "NVIDIA A100 whitepaper (2020) and datasheet; FlashAttention §2.1; FlashAttention-2 §3.1")
 
   /// NVIDIA A100 SXM4 80 GB.
@@ -31,6 +33,8 @@ extension MachineSpec {
     sramBytesPerSecond: 19e12,
     matmulFLOPsPerSecond: 312e12,  // A100 datasheet
     otherFLOPsPerSecond: 19.5e12,
+    // Same SM: 256 KiB of registers.
+    registerFileInBytes: 256 * kibibyte,
     source: "NVIDIA A100 80GB datasheet (2021)")
 
   /// NVIDIA H100 SXM5 80 GB.
@@ -46,6 +50,8 @@ extension MachineSpec {
     // 989 TFLOP/s dense fp16 matmul (FlashAttention-3 §3.1); 67 TFLOP/s fp32 (H100 datasheet).
     matmulFLOPsPerSecond: 989e12,
     otherFLOPsPerSecond: 67e12,
+    // 256 KiB register file per SM (RMEM): FlashAttention-3 Table 1.
+    registerFileInBytes: 256 * kibibyte,
     source: "NVIDIA H100 whitepaper (2022) and datasheet; FlashAttention-3 Table 1, §3.1")
 
   /// NVIDIA H200 SXM 141 GB: the H100 compute die with larger, faster HBM3e.
@@ -58,6 +64,8 @@ extension MachineSpec {
     sramBytesPerSecond: 31e12,
     matmulFLOPsPerSecond: 989e12,  // H200 datasheet: same dense fp16 as H100 SXM
     otherFLOPsPerSecond: 67e12,
+    // Same Hopper SM: 256 KiB of registers.
+    registerFileInBytes: 256 * kibibyte,
     source: "NVIDIA H200 datasheet (2023)")
 
   /// NVIDIA GeForce RTX 3090.
@@ -73,6 +81,8 @@ extension MachineSpec {
     // Table 9.
     matmulFLOPsPerSecond: 71e12,
     otherFLOPsPerSecond: 35.6e12,
+    // 65,536 32-bit registers = 256 KiB per SM: GA102 whitepaper.
+    registerFileInBytes: 256 * kibibyte,
     source: "NVIDIA Ampere GA102 GPU architecture whitepaper (2020)")
 
   /// NVIDIA T4.
@@ -87,10 +97,13 @@ extension MachineSpec {
     sramBytesPerSecond: 4e12,  // order-of-magnitude estimate: 40 SMs × 64 B/clk × 1.59 GHz
     matmulFLOPsPerSecond: 65e12,  // 65 TFLOP/s fp16 tensor: T4 datasheet
     otherFLOPsPerSecond: 8.1e12,  // 8.1 TFLOP/s fp32: T4 datasheet
+    // 65,536 32-bit registers = 256 KiB per SM: Turing whitepaper.
+    registerFileInBytes: 256 * kibibyte,
     source: "NVIDIA T4 datasheet; Turing architecture whitepaper (2018)")
 
   /// A toy machine for lessons: an SRAM of 384 bytes (192 fp16 elements), so a 16×8 problem
-  /// needs 4×4 tiles and every transfer can be narrated. Bandwidths and rates are A100's, so
+  /// needs 4×4 tiles and every transfer can be narrated. It has no separate register file: every
+  /// tile, accumulators included, lives in the SRAM. Bandwidths and rates are A100's, so
   /// time estimates stay plausible.
   public static let teaching = MachineSpec(
     name: "teaching",

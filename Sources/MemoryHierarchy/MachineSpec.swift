@@ -11,6 +11,9 @@ public struct MachineSpec: Hashable, Sendable, Codable {
   public var sramCapacityInBytes: Int
   /// Number of SMs, each with its own SRAM.
   public var streamingMultiprocessors: Int
+  /// The register file of one SM in bytes, where kernels keep accumulator tiles (S, O, dK, dV);
+  /// 0 for a machine that keeps everything in SRAM.
+  public var registerFileInBytes: Int = 0
   /// Off-chip HBM capacity in bytes.
   public var hbmCapacityInBytes: Int
   /// HBM bandwidth in bytes per second (whole device).
@@ -27,8 +30,9 @@ public struct MachineSpec: Hashable, Sendable, Codable {
   public init(
     name: String, sramCapacityInBytes: Int, streamingMultiprocessors: Int, hbmCapacityInBytes: Int,
     hbmBytesPerSecond: Double, sramBytesPerSecond: Double, matmulFLOPsPerSecond: Double,
-    otherFLOPsPerSecond: Double, source: String = ""
+    otherFLOPsPerSecond: Double, registerFileInBytes: Int = 0, source: String = ""
   ) {
+    self.registerFileInBytes = registerFileInBytes
     self.name = name
     self.sramCapacityInBytes = sramCapacityInBytes
     self.streamingMultiprocessors = streamingMultiprocessors
@@ -44,6 +48,13 @@ public struct MachineSpec: Hashable, Sendable, Codable {
   public func withSRAMCapacity(_ bytes: Int) -> MachineSpec {
     var copy = self
     copy.sramCapacityInBytes = bytes
+    return copy
+  }
+
+  /// This spec with a different register file (0: accumulators live in SRAM too).
+  public func withRegisterFile(_ bytes: Int) -> MachineSpec {
+    var copy = self
+    copy.registerFileInBytes = bytes
     return copy
   }
 
@@ -64,5 +75,8 @@ public struct MachineSpec: Hashable, Sendable, Codable {
     try positive("sramBytesPerSecond", sramBytesPerSecond)
     try positive("matmulFLOPsPerSecond", matmulFLOPsPerSecond)
     try positive("otherFLOPsPerSecond", otherFLOPsPerSecond)
+    guard registerFileInBytes >= 0 else {
+      throw MachineError.invalidSpecification(field: "registerFileInBytes", reason: "must not be negative, got \(registerFileInBytes)")
+    }
   }
 }

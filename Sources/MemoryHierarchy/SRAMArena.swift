@@ -1,11 +1,21 @@
-/// One SM's on-chip SRAM as an arena: tiles are allocated from it, sized in bytes by their
-/// element type, and released when a step is done. An allocation that does not fit throws
-/// `MachineError.sramOverflow` with the tile, the bytes asked for, the capacity and what is in
-/// use. Peak use is recorded.
+/// Where an on-chip tile lives.
+public enum OnChipLevel: String, Sendable, Hashable, Codable {
+  /// Shared memory: the paper's M.
+  case sram
+  /// The register file, where GPU kernels keep their accumulators (S, O, dK, dV). A machine
+  /// whose spec has no register file puts these tiles in SRAM.
+  case registers
+}
+
+/// One SM's on-chip SRAM (or its register file) as an arena: tiles are allocated from it, sized
+/// in bytes by their element type, and released when a step is done. An allocation that does not
+/// fit throws `MachineError.sramOverflow` (or `.registerOverflow`) with the tile, the bytes asked
+/// for, the capacity and what is in use. Peak use is recorded.
 ///
 /// In execute mode tile data lives in one flat `Float` buffer (values are kept in fp32 on chip;
 /// the element type sets only the bytes charged against capacity).
 public struct SRAMArena: Sendable {
+  public let level: OnChipLevel
   public let capacityInBytes: Int
   public private(set) var inUseBytes: Int = 0
   public private(set) var peakBytes: Int = 0
@@ -16,11 +26,13 @@ public struct SRAMArena: Sendable {
   let storesData: Bool
   var nextTileID = 0
 
-  init(capacityInBytes: Int, storesData: Bool) {
+  init(level: OnChipLevel = .sram, capacityInBytes: Int, storesData: Bool) {
+    self.level = level
     self.capacityInBytes = capacityInBytes
     self.storesData = storesData
-    // Every element costs at least 2 bytes, so capacity/2 floats hold any set of live tiles.
-    storage = storesData ? Array(repeating: 0, count: max(capacityInBytes / 2, 0)) : []
+    // Every element costs at least 1 byte (u8 masks), so `capacity` floats hold any set of live
+    // tiles.
+    storage = storesData ? Array(repeating: 0, count: max(capacityInBytes, 0)) : []
   }
 
   mutating func allocate(
@@ -29,27 +41,28 @@ public struct SRAMArena: Sendable {
     let elements = rows * columns
     let bytes = elements * elementType.byteWidth
     guard bytes <= capacityInBytes - inUseBytes else {
+      let holders = residents.map { "\($0.name) \($0.bytes) B" }
+      if level == .registers {
+        throw MachineError.registerOverflow(
+          tile: name, requestedBytes: bytes, capacityBytes: capacityInBytes, inUseBytes: inUseBytes, residentTiles: holders)
+      }
       throw MachineError.sramOverflow(
-        tile: name, requestedBytes: bytes, capacityBytes: capacityInBytes, inUseBytes: inUseBytes,
-        residentTiles: residents.map { "\($0.name) \($0.bytes) B" })
+        tile: name, requestedBytes: bytes, capacityBytes: capacityInBytes, inUseBytes: inUseBytes, residentTiles: holders)
     }
-    // First fit in the float storage; residents are kept sorted by offset for this search.
+    // First fit in the float storage, scanning the residents in offset order.
     var offset = 0
-    var insertAt = residents.count
     if storesData {
-      let sorted = residents.enumerated().sorted { $0.element.offset < $1.element.offset }
-      for (_, tile) in sorted {
+      for tile in residents.sorted(by: { $0.offset < $1.offset }) {
         if tile.offset - offset >= elements { break }
         offset = max(offset, tile.offset + tile.elementCount)
       }
-      insertAt = residents.count
-      precondition(offset + elements <= storage.count, "SRAM storage accounting is inconsistent")
+      precondition(offset + elements <= storage.count, "on-chip storage accounting is inconsistent")
     }
     let tile = SRAMTile(
       id: nextTileID, name: name, operand: operand, rows: rows, columns: columns,
-      elementType: elementType, offset: offset)
+      elementType: elementType, offset: offset, level: level)
     nextTileID += 1
-    residents.insert(tile, at: insertAt)
+    residents.append(tile)
     inUseBytes += bytes
     peakBytes = max(peakBytes, inUseBytes)
     return tile
@@ -75,6 +88,8 @@ public struct SRAMTile: Hashable, Sendable, CustomStringConvertible {
   public let elementType: ElementType
   /// Offset of element (0, 0) in the arena's float storage.
   public let offset: Int
+  /// SRAM or the register file.
+  public var level: OnChipLevel = .sram
 
   public var elementCount: Int { rows * columns }
   public var bytes: Int { elementCount * elementType.byteWidth }

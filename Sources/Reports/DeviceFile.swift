@@ -8,14 +8,17 @@ import MemoryHierarchy
 ///   "name": "my-gpu",
 ///   "levels": {
 ///     "hbm":  { "capacityBytes": 40000000000, "bytesPerSecond": 1.555e12 },
-///     "sram": { "capacityBytes": 196608, "bytesPerSecond": 19e12, "count": 108 }
+///     "sram": { "capacityBytes": 196608, "bytesPerSecond": 19e12, "count": 108 },
+///     "registers": { "capacityBytes": 262144 }
 ///   },
 ///   "compute": { "matmulFLOPsPerSecond": 312e12, "otherFLOPsPerSecond": 19.5e12 },
 ///   "source": "where the numbers come from"
 /// }
 /// ```
 /// `levels.sram.capacityBytes` is one SM's SRAM (the paper's M, in bytes) and `count` the number
-/// of SMs. Unknown fields are errors, so a typo is never silently ignored.
+/// of SMs. `levels.registers` (optional) is one SM's register file, where kernels keep their
+/// accumulator tiles; without it every tile lives in SRAM. Unknown fields are errors, so a typo
+/// is never silently ignored.
 public enum DeviceFile {
   /// Parses and validates a device description.
   /// - Throws: `MachineError.invalidSpecification` naming the field (dotted path) and what is
@@ -28,13 +31,22 @@ public enum DeviceFile {
       throw MachineError.invalidSpecification(field: "json", reason: e.description)
     }
     let top = try object(root, "(top level)", keys: ["name", "levels", "compute", "source"])
-    let levels = try object(try required(top, "levels", in: ""), "levels", keys: ["hbm", "sram"])
+    let levels = try object(try required(top, "levels", in: ""), "levels", keys: ["hbm", "sram", "registers"])
     let hbm = try object(try required(levels, "hbm", in: "levels"), "levels.hbm", keys: ["capacityBytes", "bytesPerSecond"])
     let sram = try object(
       try required(levels, "sram", in: "levels"), "levels.sram", keys: ["capacityBytes", "bytesPerSecond", "count"])
     let compute = try object(
       try required(top, "compute", in: ""), "compute", keys: ["matmulFLOPsPerSecond", "otherFLOPsPerSecond"])
 
+    var registerBytes = 0
+    if let registers = levels.first(where: { $0.0 == "registers" })?.1 {
+      let fields = try object(registers, "levels.registers", keys: ["capacityBytes"])
+      let value = try required(fields, "capacityBytes", in: "levels.registers")
+      guard let bytes = value.intValue, bytes >= 0 else {
+        throw fail("levels.registers.capacityBytes", "must be a whole number ≥ 0, got \(value.serialized())")
+      }
+      registerBytes = bytes
+    }
     let spec = MachineSpec(
       name: try string(top, "name", in: ""),
       sramCapacityInBytes: try positiveInt(sram, "capacityBytes", in: "levels.sram"),
@@ -44,6 +56,7 @@ public enum DeviceFile {
       sramBytesPerSecond: try positiveNumber(sram, "bytesPerSecond", in: "levels.sram"),
       matmulFLOPsPerSecond: try positiveNumber(compute, "matmulFLOPsPerSecond", in: "compute"),
       otherFLOPsPerSecond: try positiveNumber(compute, "otherFLOPsPerSecond", in: "compute"),
+      registerFileInBytes: registerBytes,
       source: top.first { $0.0 == "source" }.flatMap { $0.1.stringValue } ?? "device file")
     try spec.validate()
     return spec
@@ -63,6 +76,7 @@ public enum DeviceFile {
           ("bytesPerSecond", .double(spec.sramBytesPerSecond)),
           ("count", .int(spec.streamingMultiprocessors)),
         ])),
+        ("registers", .object([("capacityBytes", .int(spec.registerFileInBytes))])),
       ])),
       ("compute", .object([
         ("matmulFLOPsPerSecond", .double(spec.matmulFLOPsPerSecond)),

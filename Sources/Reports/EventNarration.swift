@@ -7,9 +7,9 @@ public enum EventNarration {
   public static func line(_ event: MachineEvent) -> String {
     switch event {
     case let .allocate(tile, inUse):
-      return "alloc    \(tile.name) \(tile.rows)×\(tile.columns) \(tile.elementType) (\(tile.bytes) B) — SRAM in use \(inUse) B"
+      return "alloc    \(tile.name) \(tile.rows)×\(tile.columns) \(tile.elementType) (\(tile.bytes) B) — \(tile.level == .sram ? "SRAM" : "registers") in use \(inUse) B"
     case let .free(tile, inUse):
-      return "free     \(tile.name) — SRAM in use \(inUse) B"
+      return "free     \(tile.name) — \(tile.level == .sram ? "SRAM" : "registers") in use \(inUse) B"
     case let .load(t):
       return "load     \(t.tensor.name)\(ranges(t)) → \(t.tile.name)   \(t.elements) elements, \(t.bytes) B"
     case let .store(t):

@@ -85,6 +85,9 @@ public enum SimulationReport {
       ("sram", .object([
         ("capacityBytes", .int(request.machine.sramCapacityInBytes)), ("peakBytes", .int(result.peakSRAMBytes)),
       ])),
+      ("registers", .object([
+        ("capacityBytes", .int(request.machine.registerFileInBytes)), ("peakBytes", .int(result.peakRegisterBytes)),
+      ])),
       ("hbm", .object(hbm(ledger) + [
         ("perHeadElements", .int(result.headLedger.hbmElements)),
         ("peakResidentBytesPerHead", .int(result.peakHBMBytesPerHead)),
@@ -145,7 +148,11 @@ public enum SimulationReport {
         + (request.sparsity?.skipEmptyColumns == true ? ", empty columns skipped" : "") + "\n"
     }
     let share = Double(result.peakSRAMBytes) / Double(spec.sramCapacityInBytes) * 100
-    out += "  SRAM     peak \(g(result.peakSRAMBytes)) of \(g(spec.sramCapacityInBytes)) B (\(NumberFormatting.fixed(share, 1))%)\n\n"
+    out += "  SRAM     peak \(g(result.peakSRAMBytes)) of \(g(spec.sramCapacityInBytes)) B (\(NumberFormatting.fixed(share, 1))%)"
+    if spec.registerFileInBytes > 0 {
+      out += "; registers peak \(g(result.peakRegisterBytes)) of \(g(spec.registerFileInBytes)) B (accumulators)"
+    }
+    out += "\n\n"
 
     var rows: [[String]] = [["HBM traffic", "elements", "bytes"]]
     for pass in result.passes where result.passes.count > 1 {

@@ -31,7 +31,7 @@ final class BackwardClosedFormTests: XCTestCase {
       // Sometimes rows of S (and of P, dP) fit, sometimes they stream in two passes.
       capacity += Int.random(in: 0...(2 * n * problem.dataType.byteWidth + 16), using: &rng)
     }
-    return Case(problem: problem, blocks: blocks, spec: MachineSpec.a100_40GB.withSRAMCapacity(capacity))
+    return Case(problem: problem, blocks: blocks, spec: MachineSpec.a100_40GB.withSRAMCapacity(capacity).withRegisterFile(0))
   }
 
   func run(_ c: Case, _ algorithm: AttentionAlgorithmKind, mode: ExecutionMode = .count) throws -> SimulationResult {

@@ -4,10 +4,11 @@ import XCTest
 import _TestSupport
 
 final class FlashAttentionForwardTests: XCTestCase {
-  /// A machine whose SRAM exactly holds the plan (so peak use must equal capacity).
+  /// A machine with no register file whose SRAM exactly holds the plan (so peak use must equal
+  /// capacity).
   func machine(for algorithm: AttentionAlgorithmKind, blocks: BlockSizes, problem: AttentionProblem, slack: Int = 0) -> MachineSpec {
     let bytes = BlockSelection.tilePlan(algorithm, blocks: blocks, problem: problem).reduce(0) { $0 + $1.bytes }
-    return MachineSpec.a100_40GB.withSRAMCapacity(bytes + slack)
+    return MachineSpec.a100_40GB.withSRAMCapacity(bytes + slack).withRegisterFile(0)
   }
 
   func testCountsEqualTheClosedFormOnRandomRaggedShapes() throws {
