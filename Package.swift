@@ -60,5 +60,6 @@ let package = Package(
     .executableTarget(name: "tiling-walkthrough", dependencies: ["Lessons"], path: "Examples/tiling-walkthrough"),
     .executableTarget(name: "online-softmax", dependencies: ["Lessons"], path: "Examples/online-softmax"),
     .executableTarget(name: "traffic-race", dependencies: ["Lessons"], path: "Examples/traffic-race"),
+    .executableTarget(name: "mask-gallery", dependencies: ["Lessons"], path: "Examples/mask-gallery"),
   ]
 )

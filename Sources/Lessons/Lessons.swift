@@ -9,6 +9,7 @@ public enum Lessons {
     ("tiling-walkthrough", tilingWalkthrough),
     ("online-softmax", onlineSoftmax),
     ("traffic-race", trafficRace),
+    ("mask-gallery", maskGallery),
   ]
 
   /// The teaching problem: one head, N = 16, d = 8, fp16, seed 1 (the `demo` command's run).

@@ -18,8 +18,12 @@ final class LessonGoldenTests: XCTestCase {
     try checkGolden("traffic-race", try Lessons.trafficRace())
   }
 
+  func testMaskGalleryMatchesItsGoldenFile() throws {
+    try checkGolden("mask-gallery", try Lessons.maskGallery())
+  }
+
   func testEveryLessonIsListedAndDeterministic() throws {
-    XCTAssertEqual(Lessons.all.map(\.name), ["tiling-walkthrough", "online-softmax", "traffic-race"])
+    XCTAssertEqual(Lessons.all.map(\.name), ["tiling-walkthrough", "online-softmax", "traffic-race", "mask-gallery"])
     for lesson in Lessons.all {
       XCTAssertEqual(try lesson.run(), try lesson.run(), lesson.name)
     }
