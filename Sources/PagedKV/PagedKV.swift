@@ -1,1 +1,0 @@
-// The paged KV cache module (see issue: PagedAttention).

@@ -1,5 +1,0 @@
-import XCTest
-
-final class PagedKVPlaceholderTests: XCTestCase {
-  func testModuleBuilds() {}
-}
