@@ -120,7 +120,7 @@ final class KVCacheManagerTests: XCTestCase {
   /// copies, shows every sequence reads exactly its own tokens (copy-on-write isolates writers);
   /// and freeing everything leaks nothing.
   func testRandomForkAppendFreeKeepsTheInvariants() throws {
-    for seed in UInt64(0)..<(longTestsEnabled ? 200 : 40) {
+    for seed in UInt64(0)..<(longTestsEnabled ? 200 : 20) {
       var rng = SplitMix64(seed: seed)
       let blockSize = [1, 2, 3, 4, 16].randomElement(using: &rng)!
       let blockCount = Int.random(in: 4...64, using: &rng)
