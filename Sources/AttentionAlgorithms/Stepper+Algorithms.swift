@@ -22,7 +22,28 @@ struct TraceProgram: Sendable {
     .standard: .standard,
     .flash: .flash,
     .flash2: .flash2,
+    .standardUnfused: .standardUnfused,
   ]
+
+  /// Framework-style standard attention: one kernel per operation. A section ends when a kernel
+  /// has written the last block of its output tensor.
+  static let standardUnfused = TraceProgram(
+    title: "framework-style standard attention forward (one kernel per operation)",
+    run: { machine, q, k, v, blocks, problem in
+      try UnfusedAttention.forward(
+        on: &machine, queries: q, keys: k, values: v, blocks: blocks, problem: problem, context: problem.headContext(0)
+      ).output
+    },
+    sectionTitle: { event, _, _, _ in
+      guard case let .store(t) = event, t.rowRange.upperBound == t.tensor.rows, t.columnRange.upperBound == t.tensor.columns else {
+        return nil
+      }
+      return "kernel done: \(t.tensor.name) (\(t.tensor.rows)×\(t.tensor.columns)) written to HBM"
+    },
+    minimumSteps: { problem, blocks in
+      let n = problem.sequenceLength
+      return 6 * blocks.queryBlockCount(n) * blocks.keyBlockCount(n)
+    })
 
   /// FlashAttention-2 forward. A section is one outer iteration i: it ends with the store of L_i.
   static let flash2 = TraceProgram(

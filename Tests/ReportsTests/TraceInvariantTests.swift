@@ -16,7 +16,7 @@ final class TraceInvariantTests: XCTestCase {
   ]
 
   func testTraceSumsEqualTheLedgerForEveryTraceableAlgorithm() throws {
-    XCTAssertEqual(Set(Trace.traceableAlgorithms), [.standard, .flash, .flash2])
+    XCTAssertEqual(Set(Trace.traceableAlgorithms), [.standard, .standardUnfused, .flash, .flash2])
     for algorithm in Trace.traceableAlgorithms {
       for c in cases {
         for mode in ExecutionMode.allCases {
