@@ -1,2 +1,0 @@
-/// The paper-reproduction experiments (placeholder).
-public enum Reproduction {}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class ReproductionPlaceholderTests: XCTestCase {
-  func testModuleBuilds() {}
-}
