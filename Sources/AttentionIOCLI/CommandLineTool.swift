@@ -59,7 +59,7 @@ public struct CommandLineTool {
 
       """
     for command in commands {
-      text += "  " + command.name.padding(toLength: 12, withPad: " ", startingAt: 0) + command.abstract + "\n"
+      text += "  " + command.name.padding(toLength: 16, withPad: " ", startingAt: 0) + command.abstract + "\n"
     }
     text += "\nRun 'attention-io <command> --help' for a command's options.\n"
     return text
