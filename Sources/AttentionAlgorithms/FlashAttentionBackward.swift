@@ -83,6 +83,14 @@ public enum FlashAttentionBackward {
     let tiles = try machine.allocate(tilePlan(blocks: blocks, problem: problem))
     let (kj, vj, dkj, dvj, qi, oi, doi, dqi) = (tiles[0], tiles[1], tiles[2], tiles[3], tiles[4], tiles[5], tiles[6], tiles[7])
     let (sij, dpij, mi, li, di, inverse) = (tiles[8], tiles[9], tiles[10], tiles[11], tiles[12], tiles[13])
+    // K_jᵀ and V_jᵀ for S = Q_i·K_jᵀ and dP = dO_i·V_jᵀ, transposed once per j (kernel scratch,
+    // not simulated memory; see `TransposedTileCache`).
+    var keysTransposed = TransposedTileCache(rows: bc, columns: d, enabled: machine.executes)
+    var valuesTransposed = TransposedTileCache(rows: bc, columns: d, enabled: machine.executes)
+    defer {
+      keysTransposed.deallocate()
+      valuesTransposed.deallocate()
+    }
 
     for j in 0..<blocks.keyBlockCount(n) {
       let keyRows = j * bc..<min(n, (j + 1) * bc)
@@ -107,15 +115,15 @@ public enum FlashAttentionBackward {
         try machine.load(forward.rowMax, rows: queryRows, into: mi)
 
         machine.compute("S_ij = τ·Q_i·K_jᵀ (recomputed)", kind: .matmul, flops: 2 * r * c * d) { sram in
-          TileGEMM.multiplyTransposedB(
-            a: sram[qi], lda: d, b: sram[kj], ldb: d, c: sram[sij], ldc: bc,
+          let kT = keysTransposed.transposed(sram[kj], ld: d, rows: c, block: j)
+          TileGEMM.multiply(
+            a: sram[qi], lda: d, b: kT, ldb: bc, c: sram[sij], ldc: bc,
             rows: r, columns: c, depth: d, alpha: tau, accumulate: false)
         }
         applyMasks(on: &machine, tile: sij, context: context, rows: queryRows, columns: keyRows)
         machine.compute("P_ij = diag(ℓ_i)⁻¹ exp(S_ij − m_i)", kind: .other, flops: 4 * r * c + r) { sram in
-          SoftmaxKernels.exponentiateRows(sram[sij], ld: bc, rows: r, columns: c, rowMax: sram[mi], rowSum: sram[inverse])
           for x in 0..<r { sram[inverse][x] = sram[li][x] > 0 ? 1 / sram[li][x] : 0 }
-          SoftmaxKernels.scaleRows(sram[sij], ld: bc, rows: r, columns: c, factors: sram[inverse])
+          SoftmaxKernels.exponentiateRows(sram[sij], ld: bc, rows: r, columns: c, rowMax: sram[mi], rowScale: sram[inverse])
         }
         // dṼ_j += (P∘Z)ᵀ dO_i, with P∘Z staged in the dP tile when dropout is on.
         var pz = sij
@@ -132,8 +140,9 @@ public enum FlashAttentionBackward {
             rows: c, columns: d, depth: r, alpha: 1, accumulate: true)
         }
         machine.compute("dP_ij = dO_i·V_jᵀ", kind: .matmul, flops: 2 * r * c * d) { sram in
-          TileGEMM.multiplyTransposedB(
-            a: sram[doi], lda: d, b: sram[vj], ldb: d, c: sram[dpij], ldc: bc,
+          let vT = valuesTransposed.transposed(sram[vj], ld: d, rows: c, block: j)
+          TileGEMM.multiply(
+            a: sram[doi], lda: d, b: vT, ldb: bc, c: sram[dpij], ldc: bc,
             rows: r, columns: c, depth: d, alpha: 1, accumulate: false)
         }
         if context.dropout.isActive {

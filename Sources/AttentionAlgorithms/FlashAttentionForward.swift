@@ -88,6 +88,11 @@ public enum FlashAttentionForward {
     let tiles = try machine.allocate(tilePlan(blocks: blocks, problem: problem))
     let (kj, vj, qi, oi, sij, mi, li, mt, lt, alpha, beta) =
       (tiles[0], tiles[1], tiles[2], tiles[3], tiles[4], tiles[5], tiles[6], tiles[7], tiles[8], tiles[9], tiles[10])
+    // The CPU kernels read K_j transposed (d × Bc) for S = Q_i·K_jᵀ, as a GPU reads it from
+    // shared memory with a transposing load: transposed once per K_j, not once per Q_i. The
+    // copy is kernel scratch outside the simulated memory and changes no count.
+    var keysTransposed = TransposedTileCache(rows: bc, columns: d, enabled: machine.executes)
+    defer { keysTransposed.deallocate() }
 
     for j in 0..<blocks.keyBlockCount(n) {
       let keyRows = j * bc..<min(n, (j + 1) * bc)
@@ -109,33 +114,33 @@ public enum FlashAttentionForward {
         try machine.load(outputs.rowMax, rows: queryRows, into: mi)
 
         machine.compute("S_ij = τ·Q_i·K_jᵀ", kind: .matmul, flops: 2 * r * c * d) { sram in
-          TileGEMM.multiplyTransposedB(
-            a: sram[qi], lda: d, b: sram[kj], ldb: d, c: sram[sij], ldc: bc,
+          let kT = keysTransposed.transposed(sram[kj], ld: d, rows: c, block: j)
+          TileGEMM.multiply(
+            a: sram[qi], lda: d, b: kT, ldb: bc, c: sram[sij], ldc: bc,
             rows: r, columns: c, depth: d, alpha: tau, accumulate: false)
         }
         applyMasks(on: &machine, tile: sij, context: context, rows: queryRows, columns: keyRows)
         machine.compute("m̃ = rowmax(S), P̃ = exp(S − m̃), ℓ̃ = rowsum(P̃)", kind: .other, flops: 4 * r * c) { sram in
-          RowReductions.rowMax(sram[sij], ld: bc, rows: r, columns: c, into: sram[mt])
-          SoftmaxKernels.exponentiateRows(sram[sij], ld: bc, rows: r, columns: c, rowMax: sram[mt], rowSum: sram[lt])
+          SoftmaxKernels.exponentiateAboveRowMax(sram[sij], ld: bc, rows: r, columns: c, rowMax: sram[mt], rowSum: sram[lt])
         }
         machine.compute("m_new, ℓ_new and the rescale factors", kind: .other, flops: OnlineSoftmax.updateFLOPsPerRow * r) { sram in
           OnlineSoftmax.update(
             rowMax: sram[mi], rowSum: sram[li], blockMax: sram[mt], blockSum: sram[lt],
             outputFactor: sram[alpha], blockFactor: sram[beta], rows: r)
         }
-        machine.compute("O_i ← α·O_i + (β·P̃)·V_j", kind: .other, flops: r * d + r * c) { sram in
-          SoftmaxKernels.scaleRows(sram[oi], ld: d, rows: r, columns: d, factors: sram[alpha])
-          SoftmaxKernels.scaleRows(sram[sij], ld: bc, rows: r, columns: c, factors: sram[beta])
-        }
+        // The rescaling by α and β is counted in this step and done in the next one: the CPU
+        // product folds O_i ← α·O_i + β·(P̃·V_j) into its final stores (one pass, not three).
+        // Dropout's row-independent multipliers commute with β.
+        machine.compute("rescale O_i by α and P̃ by β (fused into the product below)", kind: .other, flops: r * d + r * c) { _ in }
         if context.dropout.isActive {
           machine.compute("P̃ ← dropout(P̃)", kind: .other, flops: r * c) { sram in
             context.dropout.apply(to: sram[sij], ld: bc, rows: r, columns: c, rowStart: queryRows.lowerBound, columnStart: keyRows.lowerBound)
           }
         }
-        machine.compute("O_i += P̃_ij·V_j", kind: .matmul, flops: 2 * r * c * d) { sram in
+        machine.compute("O_i ← α·O_i + β·P̃_ij·V_j", kind: .matmul, flops: 2 * r * c * d) { sram in
           TileGEMM.multiply(
             a: sram[sij], lda: bc, b: sram[vj], ldb: d, c: sram[oi], ldc: d,
-            rows: r, columns: d, depth: c, alpha: 1, accumulate: true)
+            rows: r, columns: d, depth: c, rowScales: sram[beta], outputScales: sram[alpha])
         }
         try machine.store(oi, into: outputs.output, rows: queryRows)
         try machine.store(li, into: outputs.rowSum, rows: queryRows)

@@ -1,5 +1,61 @@
+import Benchmarks
+import Foundation
+
 extension CommandLineTool {
+  static let benchOptions: [OptionSpec] = [
+    .flag("json", "Print the report as JSON instead of a table."),
+    .value("threads", "1|2", "Measure only this thread count (default: 1 and 2, alternated; the scaling check needs both)."),
+    .flag("quick", "N=2048, d=64 only, 3 repetitions, plus the cache-effect check (well under a minute)."),
+    .value("seq-len", "N[,N…]", "Custom sequence lengths instead of the full or quick set (no memory check)."),
+    .value("head-dim", "D[,D…]", "Custom head dimensions (with --seq-len; default 64)."),
+    .value("reps", "R", "Timed repetitions per case (default 5, 3 with --quick)."),
+  ]
+
   func bench(_ arguments: [String]) throws {
-    throw CLIError.runtime("bench: not implemented yet")
+    if arguments.contains("--help") {
+      standardOutput(helpText(
+        command: "bench", abstract: "Time the execute-mode arithmetic, the accounting overhead and count mode.",
+        usage: "[--json] [--threads 1|2] [--quick]", options: Self.benchOptions,
+        discussion: """
+          Run a release build: swift run -c release -Xswiftc -target-cpu -Xswiftc native \
+          -Xswiftc -DTILEKERNELS_AVX512 attention-io bench (on AVX2 CPUs use -DTILEKERNELS_FMA instead). \
+          FlashAttention and standard attention, forward and backward, in execute mode with fp32 data on the \
+          a100-40gb machine model; GFLOP/s count 4·N²·d per head forward and 10·N²·d backward, and each is \
+          compared with a 12-chain FMA peak sampled right before each timed run. The full run also checks the N=65536 \
+          resident memory and takes about a minute; progress goes to stderr. See Docs/Performance.md.
+          """))
+      return
+    }
+    let options = try ParsedOptions(command: "bench", arguments: arguments, specs: Self.benchOptions)
+    var configuration = options.has("quick") ? BenchmarkConfiguration.quick : BenchmarkConfiguration.full
+    var name = options.has("quick") ? "quick" : "full"
+    if let threads = try options.int("threads") {
+      guard threads == 1 || threads == 2 else { throw CLIError.usage("bench: --threads must be 1 or 2, got \(threads)") }
+      configuration.threadCounts = [threads]
+    }
+    if let lengths = try Self.sizes(options, "seq-len") {
+      if options.has("quick") { throw CLIError.usage("bench: --seq-len and --quick do not go together") }
+      let dims = try Self.sizes(options, "head-dim") ?? [64]
+      configuration = BenchmarkConfiguration(
+        sequenceLengths: lengths, headDimensions: dims, threadCounts: configuration.threadCounts, repetitions: 5,
+        peakTrials: 2)
+      name = "custom"
+    } else if options.string("head-dim") != nil {
+      throw CLIError.usage("bench: --head-dim needs --seq-len")
+    }
+    if let reps = try options.int("reps") { configuration.repetitions = reps }
+    let report = try BenchmarkSuite.run(configuration, name: name) { standardError("bench: \($0)\n") }
+    standardOutput(options.has("json") ? report.json().serialized(pretty: true) + "\n" : report.table())
+  }
+
+  /// A comma-separated list of positive sizes.
+  static func sizes(_ options: ParsedOptions, _ name: String) throws -> [Int]? {
+    guard let text = options.string(name) else { return nil }
+    return try text.split(separator: ",", omittingEmptySubsequences: false).map {
+      guard let value = Int($0.trimmingCharacters(in: .whitespaces)), value > 0 else {
+        throw CLIError.usage("bench: --\(name) expects comma-separated positive whole numbers, got '\(text)'")
+      }
+      return value
+    }
   }
 }

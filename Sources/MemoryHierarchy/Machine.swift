@@ -67,7 +67,10 @@ public struct Machine: Sendable {
             "tensor \(name) is \(rows)×\(columns) but \(contents.count) values were given")
         }
         data = contents
-        data.withUnsafeMutableBufferPointer { elementType.round($0.baseAddress!, count: $0.count) }
+        // fp32 needs no rounding: sharing the caller's buffer (copy-on-write) keeps one copy.
+        if elementType != .fp32 {
+          data.withUnsafeMutableBufferPointer { elementType.round($0.baseAddress!, count: $0.count) }
+        }
       } else {
         data = Array(repeating: elementType.rounded(fill), count: rows * columns)
       }
@@ -107,7 +110,8 @@ public struct Machine: Sendable {
     case .registers:
       tile = try registers.allocate(name: name, operand: operand, rows: max(rows, 0), columns: max(columns, 0), elementType: elementType)
     }
-    emit(.allocate(tile: tile, inUseBytes: tile.level == .sram ? sram.inUseBytes : registers.inUseBytes))
+    let inUse = tile.level == .sram ? sram.inUseBytes : registers.inUseBytes
+    emit(.allocate(tile: tile, inUseBytes: inUse))
     return tile
   }
 
@@ -117,7 +121,8 @@ public struct Machine: Sendable {
     case .sram: sram.free(tile)
     case .registers: registers.free(tile)
     }
-    emit(.free(tile: tile, inUseBytes: tile.level == .sram ? sram.inUseBytes : registers.inUseBytes))
+    let inUse = tile.level == .sram ? sram.inUseBytes : registers.inUseBytes
+    emit(.free(tile: tile, inUseBytes: inUse))
   }
 
   // MARK: Transfers
@@ -137,11 +142,15 @@ public struct Machine: Sendable {
     hbmStorage[tensor.id].withUnsafeBufferPointer { source in
       func copy(into storage: inout [Float]) {
         storage.withUnsafeMutableBufferPointer { arena in
-          let src = source.baseAddress!
-          let dst = arena.baseAddress! + tile.offset
+          let src = source.baseAddress! + rows.lowerBound * ld + columns.lowerBound
+          let dst = SRAMArena.alignedBase(arena.baseAddress!) + tile.offset
+          if columns.count == ld && ld == tile.columns {
+            // Whole rows into a tile as wide as the tensor: one contiguous copy.
+            dst.update(from: src, count: elements)
+            return
+          }
           for r in 0..<rows.count {
-            (dst + r * tile.columns).update(
-              from: src + (rows.lowerBound + r) * ld + columns.lowerBound, count: columns.count)
+            (dst + r * tile.columns).update(from: src + r * ld, count: columns.count)
           }
         }
       }
@@ -169,10 +178,16 @@ public struct Machine: Sendable {
     let storage = tile.level == .sram ? sram.storage : registers.storage
     storage.withUnsafeBufferPointer { arena in
       hbmStorage[tensor.id].withUnsafeMutableBufferPointer { target in
-        let src = arena.baseAddress! + tile.offset
-        let dst = target.baseAddress!
+        let src = SRAMArena.alignedBase(UnsafeMutablePointer(mutating: arena.baseAddress!)) + tile.offset
+        let dst = target.baseAddress! + rows.lowerBound * ld + columns.lowerBound
+        if columns.count == ld && ld == tile.columns {
+          // Whole rows from a tile as wide as the tensor: one contiguous copy.
+          dst.update(from: src, count: elements)
+          type.round(dst, count: elements)
+          return
+        }
         for r in 0..<rows.count {
-          let row = dst + (rows.lowerBound + r) * ld + columns.lowerBound
+          let row = dst + r * ld
           row.update(from: src + r * tile.columns, count: columns.count)
           type.round(row, count: columns.count)
         }
@@ -194,8 +209,8 @@ public struct Machine: Sendable {
       throw MachineError.outOfBounds(
         "a \(rows.count)×\(columns.count) block of \(tensor.name) does not fit tile \(tile)")
     }
-    let arena = tile.level == .sram ? sram : registers
-    guard arena.residents.contains(where: { $0.id == tile.id }) else {
+    let residents = tile.level == .sram ? sram.residents : registers.residents
+    guard residents.contains(where: { $0.id == tile.id }) else {
       throw MachineError.outOfBounds("tile \(tile.name) is not resident on chip")
     }
   }
@@ -215,13 +230,17 @@ public struct Machine: Sendable {
     guard executes else { return }
     try sram.storage.withUnsafeMutableBufferPointer { arena in
       try registers.storage.withUnsafeMutableBufferPointer { file in
-        try body(SRAMView(base: arena.baseAddress!, registerBase: file.baseAddress))
+        try body(SRAMView(
+          base: SRAMArena.alignedBase(arena.baseAddress!), registerBase: file.baseAddress.map(SRAMArena.alignedBase)))
       }
     }
   }
 
-  /// Records an event and tells the observer, once the operation has taken effect.
-  mutating func emit(_ event: MachineEvent) {
+  /// Records an event and tells the observer, once the operation has taken effect. The event is
+  /// built only when someone listens (building one retains its tile's and tensor's names).
+  mutating func emit(_ makeEvent: @autoclosure () -> MachineEvent) {
+    guard recordsEvents || observer != nil else { return }
+    let event = makeEvent()
     if recordsEvents { events.append(event) }
     if let observer { observer(event, self) }
   }
@@ -234,8 +253,11 @@ public struct Machine: Sendable {
     var out: [Float] = []
     out.reserveCapacity(r * c)
     let storage = tile.level == .sram ? sram.storage : registers.storage
-    for i in 0..<r {
-      for j in 0..<c { out.append(storage[tile.offset + i * tile.columns + j]) }
+    storage.withUnsafeBufferPointer { arena in
+      let base = SRAMArena.alignedBase(UnsafeMutablePointer(mutating: arena.baseAddress!)) + tile.offset
+      for i in 0..<r {
+        for j in 0..<c { out.append(base[i * tile.columns + j]) }
+      }
     }
     return out
   }

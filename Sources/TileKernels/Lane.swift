@@ -23,7 +23,8 @@ internal typealias LanePair = SIMD16<Float>
 /// On arm64 FMA is baseline and `multiplyAdd` is always fused. On x86-64, build with
 /// `-Xswiftc -DTILEKERNELS_FMA` **together with** `-Xswiftc -target-cpu -Xswiftc
 /// native` (or any FMA-capable CPU) to make `multiplyAdd` a fused `vfmadd`; without an FMA target
-/// that flag makes every kernel about 20× slower.
+/// that flag makes every kernel about 20× slower. `-DTILEKERNELS_AVX512` implies
+/// `TILEKERNELS_FMA` (every AVX-512 CPU has FMA) and also widens the GEMM register block.
 @usableFromInline
 internal enum LaneOps {
   /// Loads eight floats from `pointer` (any alignment).
@@ -53,7 +54,7 @@ internal enum LaneOps {
   /// `a * b + c`, fused on arm64 or when built with `-DTILEKERNELS_FMA`.
   @inlinable @inline(__always)
   internal static func multiplyAdd(_ a: LanePair, _ b: LanePair, _ c: LanePair) -> LanePair {
-    #if arch(arm64) || TILEKERNELS_FMA
+    #if arch(arm64) || TILEKERNELS_FMA || TILEKERNELS_AVX512
       return c.addingProduct(a, b)
     #else
       let product: LanePair = a * b
@@ -64,7 +65,7 @@ internal enum LaneOps {
   /// `a * b + c`, fused on arm64 or when built with `-DTILEKERNELS_FMA`.
   @inlinable @inline(__always)
   internal static func multiplyAdd(_ a: Lane, _ b: Lane, _ c: Lane) -> Lane {
-    #if arch(arm64) || TILEKERNELS_FMA
+    #if arch(arm64) || TILEKERNELS_FMA || TILEKERNELS_AVX512
       return c.addingProduct(a, b)
     #else
       let product: Lane = a * b
@@ -75,7 +76,7 @@ internal enum LaneOps {
   /// `a * b + c` on one float, rounded exactly like one lane of the `Lane` overload.
   @inlinable @inline(__always)
   internal static func multiplyAdd(_ a: Float, _ b: Float, _ c: Float) -> Float {
-    #if arch(arm64) || TILEKERNELS_FMA
+    #if arch(arm64) || TILEKERNELS_FMA || TILEKERNELS_AVX512
       return c.addingProduct(a, b)
     #else
       return a * b + c
@@ -85,6 +86,12 @@ internal enum LaneOps {
   /// Lane-wise maximum that ignores NaN in `b`: `b > a ? b : a` (one `maxps`).
   @inlinable @inline(__always)
   internal static func maximum(_ a: Lane, _ b: Lane) -> Lane {
+    a.replacing(with: b, where: b .> a)
+  }
+
+  /// Lane-wise maximum that ignores NaN in `b`, on a `LanePair`.
+  @inlinable @inline(__always)
+  internal static func maximum(_ a: LanePair, _ b: LanePair) -> LanePair {
     a.replacing(with: b, where: b .> a)
   }
 

@@ -1,9 +1,9 @@
 /// Per-row reductions over a row-major tile: max, sum, and the dot product of two tiles' rows.
 ///
-/// Each row is reduced with four independent `Lane` accumulators (32 columns per step), then one
-/// Lane, then a scalar tail; the accumulators are combined with a lowHalf/highHalf tree. Sums are
-/// therefore reassociated relative to the `…Scalar` twins (which add left to right); the max is
-/// exact and order-independent.
+/// Each row is reduced with four independent `Lane` accumulators (32 columns per step; the max
+/// uses two `LanePair`s), then one Lane, then a scalar tail; the accumulators are combined with a
+/// lowHalf/highHalf tree. Sums are therefore reassociated relative to the `…Scalar` twins (which
+/// add left to right); the max is exact and order-independent.
 ///
 /// NaN: `rowMax` ignores NaN elements (each step keeps the old maximum unless the new value
 /// compares greater, which a NaN never does), so a row holding NaN among numbers reports the
@@ -20,35 +20,40 @@ public enum RowReductions {
     into out: UnsafeMutablePointer<Float>
   ) {
     precondition(rows >= 0 && columns >= 0 && ld >= columns, "RowReductions.rowMax: bad shape")
+    for r in 0..<rows { out[r] = maximum(of: tile + r * ld, count: columns) }
+  }
+
+  /// The maximum of `count` floats from `row`, ignoring NaN (−infinity when empty or all NaN):
+  /// two `LanePair` accumulators over 32 columns, one `Lane` step, then a scalar tail.
+  @inlinable @inline(__always)
+  internal static func maximum(of row: UnsafePointer<Float>, count columns: Int) -> Float {
     let width = Lane.scalarCount
-    for r in 0..<rows {
-      let row = tile + r * ld
-      var m0 = Lane(repeating: -.infinity)
-      var m1 = m0
-      var m2 = m0
-      var m3 = m0
-      var c = 0
-      while c + 4 * width <= columns {
-        m0 = LaneOps.maximum(m0, LaneOps.load(row + c))
-        m1 = LaneOps.maximum(m1, LaneOps.load(row + c + width))
-        m2 = LaneOps.maximum(m2, LaneOps.load(row + c + 2 * width))
-        m3 = LaneOps.maximum(m3, LaneOps.load(row + c + 3 * width))
-        c += 4 * width
-      }
-      while c + width <= columns {
-        m0 = LaneOps.maximum(m0, LaneOps.load(row + c))
-        c += width
-      }
-      let m01 = LaneOps.maximum(m0, m1)
-      let m23 = LaneOps.maximum(m2, m3)
-      var result = LaneOps.max(LaneOps.maximum(m01, m23))
-      while c < columns {
-        let x = row[c]
-        if x > result { result = x }
-        c += 1
-      }
-      out[r] = result
+    let pairWidth = LanePair.scalarCount
+    var m0 = LanePair(repeating: -.infinity)
+    var m1 = m0
+    var c = 0
+    while c + 2 * pairWidth <= columns {
+      m0 = LaneOps.maximum(m0, LaneOps.loadPair(row + c))
+      m1 = LaneOps.maximum(m1, LaneOps.loadPair(row + c + pairWidth))
+      c += 2 * pairWidth
     }
+    if c + pairWidth <= columns {
+      m0 = LaneOps.maximum(m0, LaneOps.loadPair(row + c))
+      c += pairWidth
+    }
+    let m = LaneOps.maximum(m0, m1)
+    var lane = LaneOps.maximum(m.lowHalf, m.highHalf)
+    if c + width <= columns {
+      lane = LaneOps.maximum(lane, LaneOps.load(row + c))
+      c += width
+    }
+    var result = LaneOps.max(lane)
+    while c < columns {
+      let x = row[c]
+      if x > result { result = x }
+      c += 1
+    }
+    return result
   }
 
   /// out[r] = Σ over c < columns of tile[r·ld + c]; 0 for an empty row.

@@ -1,8 +1,8 @@
 /// The elementwise steps of (online) softmax and its gradient on a row-major tile, in place.
 ///
 /// These are the non-GEMM FLOPs of attention: P = exp(S − m) with its row sums ℓ, the rescaling
-/// of O or ℓ by e^(m_old − m_new), and dS = P ∘ (dP − D). Exponentials use `VectorExp` (max
-/// relative error 2.5e−7); the `…Scalar` twins use `Foundation.exp`.
+/// of O or ℓ by e^(m_old − m_new), and dS = P ∘ (dP − D). Exponentials use `VectorExp` 16 lanes
+/// at a time (max relative error 1.2e−7); the `…Scalar` twins use `Foundation.exp`.
 public enum SoftmaxKernels {
   /// In place: tile[r][c] = e^(tile[r][c] − rowMax[r]) for c < columns, and rowSum[r] = Σ_c of
   /// the new values.
@@ -20,43 +20,131 @@ public enum SoftmaxKernels {
   ) {
     precondition(
       rows >= 0 && columns >= 0 && ld >= columns, "SoftmaxKernels.exponentiateRows: bad shape")
+    for r in 0..<rows {
+      rowSum[r] = exponentiateRow(tile + r * ld, columns: columns, max: rowMax[r], belowOverflow: false)
+    }
+  }
+
+  /// In place, per row: m[r] = max of tile[r][0..<columns], then tile[r][c] = e^(tile[r][c] − m[r])
+  /// and rowSum[r] = Σ_c of the new values: the numerator of a numerically safe softmax and its
+  /// statistics, in one call (FlashAttention's m̃, P̃, ℓ̃).
+  ///
+  /// Equal bit for bit to `RowReductions.rowMax` followed by `exponentiateRows` (up to the sign of
+  /// a zero maximum), and faster: since every argument is ≤ 0, it uses
+  /// `VectorExp.expNoOverflow`. NaN elements are ignored by the max and propagate through the
+  /// exponential; a row with no element above −∞ gets m = −∞, all +0 and ℓ = 0.
+  ///
+  /// - Complexity: 4·rows·columns FLOPs (max, subtract, exp, add).
+  /// - Precondition: `rows ≥ 0`, `columns ≥ 0`, `ld ≥ columns`; `rowMax` and `rowSum` hold `rows`
+  ///   floats.
+  @inlinable
+  public static func exponentiateAboveRowMax(
+    _ tile: UnsafeMutablePointer<Float>, ld: Int, rows: Int, columns: Int,
+    rowMax: UnsafeMutablePointer<Float>, rowSum: UnsafeMutablePointer<Float>
+  ) {
+    precondition(
+      rows >= 0 && columns >= 0 && ld >= columns, "SoftmaxKernels.exponentiateAboveRowMax: bad shape")
+    // All maxima first, then all exponentials: each row's exponentials wait for its max, so
+    // interleaving them row by row serialises a reduction with the exp pipeline.
+    for r in 0..<rows { rowMax[r] = RowReductions.maximum(of: tile + r * ld, count: columns) }
+    for r in 0..<rows {
+      rowSum[r] = exponentiateRow(tile + r * ld, columns: columns, max: rowMax[r], belowOverflow: true)
+    }
+  }
+
+  /// In place: tile[r][c] = e^(tile[r][c] − rowMax[r])·rowScale[r]: probabilities recomputed
+  /// from saved statistics (FlashAttention's backward, P = diag(ℓ)⁻¹·exp(S − m) with
+  /// rowScale = 1/ℓ), in one pass instead of `exponentiateRows` then `scaleRows`, with the same
+  /// bits as those two calls.
+  ///
+  /// A row with rowMax[r] = −∞ becomes all +0.
+  ///
+  /// - Complexity: 3·rows·columns FLOPs (subtract, exp, multiply).
+  /// - Precondition: `rows ≥ 0`, `columns ≥ 0`, `ld ≥ columns`; `rowMax` and `rowScale` hold
+  ///   `rows` floats.
+  @inlinable
+  public static func exponentiateRows(
+    _ tile: UnsafeMutablePointer<Float>, ld: Int, rows: Int, columns: Int,
+    rowMax: UnsafePointer<Float>, rowScale: UnsafePointer<Float>
+  ) {
+    precondition(
+      rows >= 0 && columns >= 0 && ld >= columns, "SoftmaxKernels.exponentiateRows: bad shape")
     let width = Lane.scalarCount
+    let pairWidth = LanePair.scalarCount
     for r in 0..<rows {
       let row = tile + r * ld
       let m = rowMax[r]
       if m == -.infinity {
         row.update(repeating: 0, count: columns)
-        rowSum[r] = 0
         continue
       }
-      let mLane = Lane(repeating: m)
-      var s0 = Lane()
-      var s1 = Lane()
+      let f = rowScale[r]
+      let mPair = LanePair(repeating: m)
+      let fPair = LanePair(repeating: f)
       var c = 0
-      while c + 2 * width <= columns {
-        let e0 = VectorExp.exp(LaneOps.load(row + c) - mLane)
-        let e1 = VectorExp.exp(LaneOps.load(row + c + width) - mLane)
-        LaneOps.store(e0, to: row + c)
-        LaneOps.store(e1, to: row + c + width)
-        s0 += e0
-        s1 += e1
-        c += 2 * width
+      while c + pairWidth <= columns {
+        let x: LanePair = LaneOps.loadPair(row + c) - mPair
+        LaneOps.store(VectorExp.exp(x) * fPair, to: row + c)
+        c += pairWidth
       }
       if c + width <= columns {
-        let e0 = VectorExp.exp(LaneOps.load(row + c) - mLane)
-        LaneOps.store(e0, to: row + c)
-        s0 += e0
+        let x: Lane = LaneOps.load(row + c) - Lane(repeating: m)
+        LaneOps.store(VectorExp.exp(x) * Lane(repeating: f), to: row + c)
         c += width
       }
-      var sum = LaneOps.sum(s0 + s1)
       while c < columns {
-        let e = VectorExp.exp(row[c] - m)
-        row[c] = e
-        sum += e
+        row[c] = VectorExp.exp(row[c] - m) * f
         c += 1
       }
-      rowSum[r] = sum
     }
+  }
+
+  /// One row of `exponentiateRows`: e^(x − m) in place, returning the sum in the kernel's fixed
+  /// order (lanes 0–7 of each 16-wide step with the 8-wide step, lanes 8–15 apart, a lane tree,
+  /// then the scalar tail left to right).
+  @inlinable @inline(__always)
+  internal static func exponentiateRow(
+    _ row: UnsafeMutablePointer<Float>, columns: Int, max m: Float, belowOverflow: Bool
+  ) -> Float {
+    let width = Lane.scalarCount
+    let pairWidth = LanePair.scalarCount
+    if m == -.infinity {
+      row.update(repeating: 0, count: columns)
+      return 0
+    }
+    let mPair = LanePair(repeating: m)
+    var s = LanePair()
+    var c = 0
+    if belowOverflow {
+      while c + pairWidth <= columns {
+        let e = VectorExp.expNoOverflow(LaneOps.loadPair(row + c) - mPair)
+        LaneOps.store(e, to: row + c)
+        s += e
+        c += pairWidth
+      }
+    } else {
+      while c + pairWidth <= columns {
+        let e = VectorExp.exp(LaneOps.loadPair(row + c) - mPair)
+        LaneOps.store(e, to: row + c)
+        s += e
+        c += pairWidth
+      }
+    }
+    var low = s.lowHalf
+    if c + width <= columns {
+      let e = VectorExp.exp(LaneOps.load(row + c) - Lane(repeating: m))
+      LaneOps.store(e, to: row + c)
+      low += e
+      c += width
+    }
+    var sum = LaneOps.sum(low + s.highHalf)
+    while c < columns {
+      let e = VectorExp.exp(row[c] - m)
+      row[c] = e
+      sum += e
+      c += 1
+    }
+    return sum
   }
 
   /// In place: tile[r][c] *= factors[r].

@@ -16,29 +16,56 @@
 //
 // Measured on the 2-core Sapphire Rapids VM (release, -target-cpu native, 64×64×64), the
 // 4×32 LanePair block ran at 55–57 GFLOP/s against 38–40 for 4 rows × 2 Lanes (see TileKernels.docc).
+//
+// With `-DTILEKERNELS_AVX512` the 32-wide strips use an 8-row block (16 zmm accumulators of the
+// 32 registers): 4 rows give only 8 accumulators, exactly the FMA latency × ports, and measured
+// 113–116 GFLOP/s on 64-byte-aligned tiles against 133–135 for 8 rows (and 134 for the 12-chain
+// FMA peak) in the same runs. On AVX2 (16 ymm registers) the 8-row block spills: 30 against
+// 43 GFLOP/s for 4 rows, hence the flag. Each element of C is summed in the same order by both
+// blocks, so the results are bit-identical.
 
 extension TileGEMM {
+  /// Rows per micro-kernel block in the 32-column strips: 8 with `TILEKERNELS_AVX512`, else 4.
+  @inlinable internal static var defaultRowBlock: Int {
+    #if TILEKERNELS_AVX512
+      return 8
+    #else
+      return 4
+    #endif
+  }
+
   /// C = alpha·A·B (+ C) with A element (i, p) at `a[i·aRowStride + p·aDepthStride]`.
   ///
   /// `bIsPadded` promises that every B row can be read 8 columns past any column < `columns`
   /// rounded up to 8 (true for the transposed panel), which lets the last < 8 columns use the
   /// vector kernel even when `columns < 8`.
+  ///
+  /// `rowBlock` (4 or 8) is the height of the 32-column micro-kernel; tests pass both.
   @inlinable
   internal static func outerProduct(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
     ldb: Int, bIsPadded: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int,
-    columns: Int, depth: Int, alpha: Float, accumulate: Bool
+    columns: Int, depth: Int, epilogue: Epilogue, rowBlock: Int = defaultRowBlock
   ) {
     let width = Lane.scalarCount
     var j = 0
     while columns - j >= 4 * width {
       var i = 0
       while i < rows {
-        outerBlock32(
-          a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j,
-          ldb: ldb, c: c + i * ldc + j, ldc: ldc, blockRows: Swift.min(4, rows - i),
-          depth: depth, alpha: alpha, accumulate: accumulate)
-        i += 4
+        // The last block of 5–7 rows also takes the 8-row kernel (re-reading its last row).
+        if rowBlock == 8 && rows - i > 4 {
+          outerBlock32x8(
+            a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j,
+            ldb: ldb, c: c + i * ldc + j, ldc: ldc, blockRows: Swift.min(8, rows - i),
+            depth: depth, epilogue: epilogue.rows(from: i))
+          i += 8
+        } else {
+          outerBlock32(
+            a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j,
+            ldb: ldb, c: c + i * ldc + j, ldc: ldc, blockRows: Swift.min(4, rows - i),
+            depth: depth, epilogue: epilogue.rows(from: i))
+          i += 4
+        }
       }
       j += 4 * width
     }
@@ -48,7 +75,7 @@ extension TileGEMM {
         outerBlock16(
           a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j,
           ldb: ldb, c: c + i * ldc + j, ldc: ldc, blockRows: Swift.min(4, rows - i),
-          depth: depth, alpha: alpha, accumulate: accumulate)
+          depth: depth, epilogue: epilogue.rows(from: i))
         i += 4
       }
       j += 2 * width
@@ -56,8 +83,7 @@ extension TileGEMM {
     if columns - j >= width {
       outerColumns8(
         a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j, ldb: ldb,
-        c: c + j, ldc: ldc, rows: rows, storedLanes: 0..<width, depth: depth, alpha: alpha,
-        accumulate: accumulate)
+        c: c + j, ldc: ldc, rows: rows, storedLanes: 0..<width, depth: depth, epilogue: epilogue)
       j += width
     }
     if j == columns { return }
@@ -67,18 +93,17 @@ extension TileGEMM {
     if bIsPadded {
       outerColumns8(
         a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j, ldb: ldb,
-        c: c + j, ldc: ldc, rows: rows, storedLanes: 0..<remaining, depth: depth, alpha: alpha,
-        accumulate: accumulate)
+        c: c + j, ldc: ldc, rows: rows, storedLanes: 0..<remaining, depth: depth, epilogue: epilogue)
     } else if columns >= width {
       let start = columns - width
       outerColumns8(
         a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + start, ldb: ldb,
         c: c + start, ldc: ldc, rows: rows, storedLanes: (width - remaining)..<width,
-        depth: depth, alpha: alpha, accumulate: accumulate)
+        depth: depth, epilogue: epilogue)
     } else {
       outerTail(
         a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b, ldb: ldb, c: c, ldc: ldc,
-        rows: rows, columns: columns, depth: depth, alpha: alpha, accumulate: accumulate)
+        rows: rows, columns: columns, depth: depth, epilogue: epilogue)
     }
   }
 
@@ -87,50 +112,15 @@ extension TileGEMM {
   internal static func outerColumns8(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
     ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, storedLanes: Range<Int>,
-    depth: Int, alpha: Float, accumulate: Bool
+    depth: Int, epilogue: Epilogue
   ) {
     var i = 0
     while i < rows {
       outerBlock8(
         a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b,
         ldb: ldb, c: c + i * ldc, ldc: ldc, blockRows: Swift.min(4, rows - i),
-        storedLanes: storedLanes, depth: depth, alpha: alpha, accumulate: accumulate)
+        storedLanes: storedLanes, depth: depth, epilogue: epilogue.rows(from: i))
       i += 4
-    }
-  }
-
-  /// Writes alpha·sum (+ old C) for one LanePair of C.
-  @inlinable @inline(__always)
-  internal static func finish(
-    _ sum: LanePair, at c: UnsafeMutablePointer<Float>, alpha: Float, accumulate: Bool
-  ) {
-    let scaled: LanePair = sum * alpha
-    if accumulate {
-      let old = LaneOps.loadPair(c)
-      LaneOps.store(scaled + old, to: c)
-    } else {
-      LaneOps.store(scaled, to: c)
-    }
-  }
-
-  /// Writes alpha·sum (+ old C) for the lanes `lanes` of one Lane of C (c points at lane 0).
-  @inlinable @inline(__always)
-  internal static func finish(
-    _ sum: Lane, at c: UnsafeMutablePointer<Float>, lanes: Range<Int>, alpha: Float,
-    accumulate: Bool
-  ) {
-    let scaled: Lane = sum * alpha
-    if lanes.count == Lane.scalarCount {
-      if accumulate {
-        let old = LaneOps.load(c)
-        LaneOps.store(scaled + old, to: c)
-      } else {
-        LaneOps.store(scaled, to: c)
-      }
-    } else {
-      for t in lanes {
-        c[t] = accumulate ? scaled[t] + c[t] : scaled[t]
-      }
     }
   }
 
@@ -140,7 +130,7 @@ extension TileGEMM {
   internal static func outerBlock32(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
     ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, blockRows: Int, depth: Int,
-    alpha: Float, accumulate: Bool
+    epilogue: Epilogue
   ) {
     let half = LanePair.scalarCount
     let row1 = blockRows > 1 ? aRowStride : 0
@@ -174,19 +164,103 @@ extension TileGEMM {
       pa += aDepthStride
       pb += ldb
     }
-    finish(c00, at: c, alpha: alpha, accumulate: accumulate)
-    finish(c01, at: c + half, alpha: alpha, accumulate: accumulate)
+    epilogue.finish(c00, at: c, row: 0)
+    epilogue.finish(c01, at: c + half, row: 0)
     if blockRows > 1 {
-      finish(c10, at: c + ldc, alpha: alpha, accumulate: accumulate)
-      finish(c11, at: c + ldc + half, alpha: alpha, accumulate: accumulate)
+      epilogue.finish(c10, at: c + ldc, row: 1)
+      epilogue.finish(c11, at: c + ldc + half, row: 1)
     }
     if blockRows > 2 {
-      finish(c20, at: c + 2 * ldc, alpha: alpha, accumulate: accumulate)
-      finish(c21, at: c + 2 * ldc + half, alpha: alpha, accumulate: accumulate)
+      epilogue.finish(c20, at: c + 2 * ldc, row: 2)
+      epilogue.finish(c21, at: c + 2 * ldc + half, row: 2)
     }
     if blockRows > 3 {
-      finish(c30, at: c + 3 * ldc, alpha: alpha, accumulate: accumulate)
-      finish(c31, at: c + 3 * ldc + half, alpha: alpha, accumulate: accumulate)
+      epilogue.finish(c30, at: c + 3 * ldc, row: 3)
+      epilogue.finish(c31, at: c + 3 * ldc + half, row: 3)
+    }
+  }
+
+  /// 8 rows × 32 columns of C: the AVX-512 micro-kernel (16 LanePair accumulators). Rows ≥
+  /// `blockRows` (5...8) re-read the last valid A row and are not stored.
+  @inlinable @inline(__always)
+  internal static func outerBlock32x8(
+    a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
+    ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, blockRows: Int, depth: Int,
+    epilogue: Epilogue
+  ) {
+    let half = LanePair.scalarCount
+    let row1 = aRowStride
+    let row2 = 2 * aRowStride
+    let row3 = 3 * aRowStride
+    let row4 = 4 * aRowStride
+    let row5 = blockRows > 5 ? 5 * aRowStride : row4
+    let row6 = blockRows > 6 ? 6 * aRowStride : row5
+    let row7 = blockRows > 7 ? 7 * aRowStride : row6
+    var c00 = LanePair(), c01 = LanePair(), c10 = LanePair(), c11 = LanePair()
+    var c20 = LanePair(), c21 = LanePair(), c30 = LanePair(), c31 = LanePair()
+    var c40 = LanePair(), c41 = LanePair(), c50 = LanePair(), c51 = LanePair()
+    var c60 = LanePair(), c61 = LanePair(), c70 = LanePair(), c71 = LanePair()
+    var pa = a
+    var pb = b
+    for _ in 0..<depth {
+      let b0 = LaneOps.loadPair(pb)
+      let b1 = LaneOps.loadPair(pb + half)
+      let a0 = LanePair(repeating: pa[0])
+      c00 = LaneOps.multiplyAdd(a0, b0, c00)
+      c01 = LaneOps.multiplyAdd(a0, b1, c01)
+      let a1 = LanePair(repeating: pa[row1])
+      c10 = LaneOps.multiplyAdd(a1, b0, c10)
+      c11 = LaneOps.multiplyAdd(a1, b1, c11)
+      let a2 = LanePair(repeating: pa[row2])
+      c20 = LaneOps.multiplyAdd(a2, b0, c20)
+      c21 = LaneOps.multiplyAdd(a2, b1, c21)
+      let a3 = LanePair(repeating: pa[row3])
+      c30 = LaneOps.multiplyAdd(a3, b0, c30)
+      c31 = LaneOps.multiplyAdd(a3, b1, c31)
+      let a4 = LanePair(repeating: pa[row4])
+      c40 = LaneOps.multiplyAdd(a4, b0, c40)
+      c41 = LaneOps.multiplyAdd(a4, b1, c41)
+      let a5 = LanePair(repeating: pa[row5])
+      c50 = LaneOps.multiplyAdd(a5, b0, c50)
+      c51 = LaneOps.multiplyAdd(a5, b1, c51)
+      let a6 = LanePair(repeating: pa[row6])
+      c60 = LaneOps.multiplyAdd(a6, b0, c60)
+      c61 = LaneOps.multiplyAdd(a6, b1, c61)
+      let a7 = LanePair(repeating: pa[row7])
+      c70 = LaneOps.multiplyAdd(a7, b0, c70)
+      c71 = LaneOps.multiplyAdd(a7, b1, c71)
+      pa += aDepthStride
+      pb += ldb
+    }
+    var pc = c
+    epilogue.finish(c00, at: pc, row: 0)
+    epilogue.finish(c01, at: pc + half, row: 0)
+    pc += ldc
+    epilogue.finish(c10, at: pc, row: 1)
+    epilogue.finish(c11, at: pc + half, row: 1)
+    pc += ldc
+    epilogue.finish(c20, at: pc, row: 2)
+    epilogue.finish(c21, at: pc + half, row: 2)
+    pc += ldc
+    epilogue.finish(c30, at: pc, row: 3)
+    epilogue.finish(c31, at: pc + half, row: 3)
+    pc += ldc
+    epilogue.finish(c40, at: pc, row: 4)
+    epilogue.finish(c41, at: pc + half, row: 4)
+    if blockRows > 5 {
+      pc += ldc
+      epilogue.finish(c50, at: pc, row: 5)
+      epilogue.finish(c51, at: pc + half, row: 5)
+    }
+    if blockRows > 6 {
+      pc += ldc
+      epilogue.finish(c60, at: pc, row: 6)
+      epilogue.finish(c61, at: pc + half, row: 6)
+    }
+    if blockRows > 7 {
+      pc += ldc
+      epilogue.finish(c70, at: pc, row: 7)
+      epilogue.finish(c71, at: pc + half, row: 7)
     }
   }
 
@@ -198,7 +272,7 @@ extension TileGEMM {
   internal static func outerBlock16(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
     ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, blockRows: Int, depth: Int,
-    alpha: Float, accumulate: Bool
+    epilogue: Epilogue
   ) {
     let row1 = blockRows > 1 ? aRowStride : 0
     let row2 = blockRows > 2 ? 2 * aRowStride : row1
@@ -235,10 +309,10 @@ extension TileGEMM {
       c2 = LaneOps.multiplyAdd(LanePair(repeating: pa[row2]), b0, c2)
       c3 = LaneOps.multiplyAdd(LanePair(repeating: pa[row3]), b0, c3)
     }
-    finish(c0 + d0, at: c, alpha: alpha, accumulate: accumulate)
-    if blockRows > 1 { finish(c1 + d1, at: c + ldc, alpha: alpha, accumulate: accumulate) }
-    if blockRows > 2 { finish(c2 + d2, at: c + 2 * ldc, alpha: alpha, accumulate: accumulate) }
-    if blockRows > 3 { finish(c3 + d3, at: c + 3 * ldc, alpha: alpha, accumulate: accumulate) }
+    epilogue.finish(c0 + d0, at: c, row: 0)
+    if blockRows > 1 { epilogue.finish(c1 + d1, at: c + ldc, row: 1) }
+    if blockRows > 2 { epilogue.finish(c2 + d2, at: c + 2 * ldc, row: 2) }
+    if blockRows > 3 { epilogue.finish(c3 + d3, at: c + 3 * ldc, row: 3) }
   }
 
   /// 4 rows × 8 columns of C, storing only `storedLanes` of each row (rows ≥ `blockRows` are
@@ -248,7 +322,7 @@ extension TileGEMM {
   internal static func outerBlock8(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
     ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, blockRows: Int, storedLanes: Range<Int>,
-    depth: Int, alpha: Float, accumulate: Bool
+    depth: Int, epilogue: Epilogue
   ) {
     let row1 = blockRows > 1 ? aRowStride : 0
     let row2 = blockRows > 2 ? 2 * aRowStride : row1
@@ -286,16 +360,10 @@ extension TileGEMM {
       c3 = LaneOps.multiplyAdd(Lane(repeating: pa[row3]), b0, c3)
     }
     let lanes = storedLanes
-    finish(c0 + d0, at: c, lanes: lanes, alpha: alpha, accumulate: accumulate)
-    if blockRows > 1 {
-      finish(c1 + d1, at: c + ldc, lanes: lanes, alpha: alpha, accumulate: accumulate)
-    }
-    if blockRows > 2 {
-      finish(c2 + d2, at: c + 2 * ldc, lanes: lanes, alpha: alpha, accumulate: accumulate)
-    }
-    if blockRows > 3 {
-      finish(c3 + d3, at: c + 3 * ldc, lanes: lanes, alpha: alpha, accumulate: accumulate)
-    }
+    epilogue.finish(c0 + d0, at: c, lanes: lanes, row: 0)
+    if blockRows > 1 { epilogue.finish(c1 + d1, at: c + ldc, lanes: lanes, row: 1) }
+    if blockRows > 2 { epilogue.finish(c2 + d2, at: c + 2 * ldc, lanes: lanes, row: 2) }
+    if blockRows > 3 { epilogue.finish(c3 + d3, at: c + 3 * ldc, lanes: lanes, row: 3) }
   }
 
   /// C for a B narrower than 8 columns (unpadded): one scalar dot product per element.
@@ -303,7 +371,7 @@ extension TileGEMM {
   internal static func outerTail(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
     ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, depth: Int,
-    alpha: Float, accumulate: Bool
+    epilogue: Epilogue
   ) {
     for i in 0..<rows {
       for j in 0..<columns {
@@ -315,8 +383,7 @@ extension TileGEMM {
           pa += aDepthStride
           pb += ldb
         }
-        let scaled = alpha * sum
-        c[i * ldc + j] = accumulate ? scaled + c[i * ldc + j] : scaled
+        epilogue.finish(sum, at: c + i * ldc + j, row: i)
       }
     }
   }

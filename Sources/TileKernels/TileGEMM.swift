@@ -7,7 +7,8 @@
 ///
 /// | kernel | form | used for |
 /// |---|---|---|
-/// | `multiply` | outer product, 4×32 register block | O += P·V, dQ += dS·K |
+/// | `multiply` | outer product, 4×32 register block (8×32 with `TILEKERNELS_AVX512`) | O += P·V, dQ += dS·K |
+/// | `multiply(…rowScales:outputScales:)` | the same, per-row scales in the final stores | O ← αO + βP̃V |
 /// | `multiplyTransposedA` | the same kernel, A read down its columns | dV += Pᵀ·dO, dK += dSᵀ·Q |
 /// | `multiplyTransposedB` | B transposed into a stack panel, then the same kernel | S = Q·Kᵀ, dP = dO·Vᵀ |
 ///
@@ -31,7 +32,31 @@ public enum TileGEMM {
     precondition(lda >= depth && ldb >= columns && ldc >= columns, "TileGEMM.multiply: ld too small")
     outerProduct(
       a: a, aRowStride: lda, aDepthStride: 1, b: b, ldb: ldb, bIsPadded: false, c: c, ldc: ldc,
-      rows: rows, columns: columns, depth: depth, alpha: alpha, accumulate: accumulate)
+      rows: rows, columns: columns, depth: depth, epilogue: Epilogue(alpha: alpha, accumulate: accumulate))
+  }
+
+  /// C[i][j] = rowScales[i]·Σₚ A[i][p]·B[p][j] + outputScales[i]·C[i][j]: a product added to a
+  /// rescaled C with per-row factors on both, in one pass.
+  ///
+  /// This is FlashAttention's output update O_i ← diag(α)·O_i + diag(β)·P̃·V_j with the two
+  /// rescalings folded into the product's final stores, instead of two passes over O_i and P̃
+  /// before a plain `multiply`. Shapes as for `multiply`; the scales are applied once per output
+  /// element, after the sum (`kept + scaled`, two roundings).
+  ///
+  /// - Complexity: 2·rows·columns·depth FLOPs, plus 3·rows·columns for the scales.
+  /// - Precondition: as for `multiply`; `rowScales` and `outputScales` hold `rows` floats.
+  @inlinable
+  public static func multiply(
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, depth: Int,
+    rowScales: UnsafePointer<Float>, outputScales: UnsafePointer<Float>
+  ) {
+    precondition(rows >= 0 && columns >= 0 && depth >= 0, "TileGEMM.multiply: negative size")
+    precondition(lda >= depth && ldb >= columns && ldc >= columns, "TileGEMM.multiply: ld too small")
+    outerProduct(
+      a: a, aRowStride: lda, aDepthStride: 1, b: b, ldb: ldb, bIsPadded: false, c: c, ldc: ldc,
+      rows: rows, columns: columns, depth: depth,
+      epilogue: Epilogue(rowScale: rowScales, outputScale: outputScales))
   }
 
   /// C = alpha·Aᵀ·B, plus the old C when `accumulate` is true.
@@ -55,7 +80,7 @@ public enum TileGEMM {
       lda >= rows && ldb >= columns && ldc >= columns, "TileGEMM.multiplyTransposedA: ld too small")
     outerProduct(
       a: a, aRowStride: 1, aDepthStride: lda, b: b, ldb: ldb, bIsPadded: false, c: c, ldc: ldc,
-      rows: rows, columns: columns, depth: depth, alpha: alpha, accumulate: accumulate)
+      rows: rows, columns: columns, depth: depth, epilogue: Epilogue(alpha: alpha, accumulate: accumulate))
   }
 
   /// C = alpha·A·Bᵀ, plus the old C when `accumulate` is true.

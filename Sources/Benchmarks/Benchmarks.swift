@@ -1,2 +1,0 @@
-/// Wall-clock benchmarks (placeholder).
-public enum Benchmarks {}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class BenchmarksPlaceholderTests: XCTestCase {
-  func testModuleBuilds() {}
-}
