@@ -139,11 +139,12 @@ public struct Machine: Sendable {
     defer { emit(.load(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns))) }
     guard executes, elements > 0 else { return }
     let ld = tensor.columns
+    let shift = tile.level == .sram ? sram.alignmentShift : registers.alignmentShift
     hbmStorage[tensor.id].withUnsafeBufferPointer { source in
       func copy(into storage: inout [Float]) {
         storage.withUnsafeMutableBufferPointer { arena in
           let src = source.baseAddress! + rows.lowerBound * ld + columns.lowerBound
-          let dst = SRAMArena.alignedBase(arena.baseAddress!) + tile.offset
+          let dst = arena.baseAddress! + shift + tile.offset
           if columns.count == ld && ld == tile.columns {
             // Whole rows into a tile as wide as the tensor: one contiguous copy.
             dst.update(from: src, count: elements)
@@ -176,9 +177,10 @@ public struct Machine: Sendable {
     let ld = tensor.columns
     let type = tensor.elementType
     let storage = tile.level == .sram ? sram.storage : registers.storage
+    let shift = tile.level == .sram ? sram.alignmentShift : registers.alignmentShift
     storage.withUnsafeBufferPointer { arena in
       hbmStorage[tensor.id].withUnsafeMutableBufferPointer { target in
-        let src = SRAMArena.alignedBase(UnsafeMutablePointer(mutating: arena.baseAddress!)) + tile.offset
+        let src = arena.baseAddress! + shift + tile.offset
         let dst = target.baseAddress! + rows.lowerBound * ld + columns.lowerBound
         if columns.count == ld && ld == tile.columns {
           // Whole rows from a tile as wide as the tensor: one contiguous copy.
@@ -228,10 +230,10 @@ public struct Machine: Sendable {
     }
     defer { emit(.compute(label: label, kind: kind, flops: flops)) }
     guard executes else { return }
+    let (sramShift, registerShift) = (sram.alignmentShift, registers.alignmentShift)
     try sram.storage.withUnsafeMutableBufferPointer { arena in
       try registers.storage.withUnsafeMutableBufferPointer { file in
-        try body(SRAMView(
-          base: SRAMArena.alignedBase(arena.baseAddress!), registerBase: file.baseAddress.map(SRAMArena.alignedBase)))
+        try body(SRAMView(base: arena.baseAddress! + sramShift, registerBase: file.baseAddress.map { $0 + registerShift }))
       }
     }
   }
@@ -253,8 +255,9 @@ public struct Machine: Sendable {
     var out: [Float] = []
     out.reserveCapacity(r * c)
     let storage = tile.level == .sram ? sram.storage : registers.storage
+    let shift = tile.level == .sram ? sram.alignmentShift : registers.alignmentShift
     storage.withUnsafeBufferPointer { arena in
-      let base = SRAMArena.alignedBase(UnsafeMutablePointer(mutating: arena.baseAddress!)) + tile.offset
+      let base = arena.baseAddress! + shift + tile.offset
       for i in 0..<r {
         for j in 0..<c { out.append(base[i * tile.columns + j]) }
       }

@@ -33,19 +33,24 @@ public struct SRAMArena: Sendable {
     // Every element costs at least 1 byte (u8 masks), so `capacity` floats hold any set of live
     // tiles; `alignmentSlack` more let the tiles start at a 64-byte boundary.
     storage = storesData ? Array(repeating: 0, count: max(capacityInBytes, 0) + Self.alignmentSlack) : []
+    // Tile offset 0 is the first 64-byte boundary of the buffer as allocated. The shift is an
+    // index, fixed here, so a copy-on-write copy of the storage (a snapshot of the machine) keeps
+    // every tile's data where its offset says, even if the new buffer is aligned differently
+    // (it is then only slower, never wrong).
+    alignmentShift = storage.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return 0 }
+      let misalignment = Int(bitPattern: base) & 63
+      return misalignment == 0 ? 0 : (64 - misalignment) / MemoryLayout<Float>.stride
+    }
   }
 
   /// Floats of slack before the first tile: offset 0 is the first 64-byte boundary of the storage.
   static let alignmentSlack = 16
 
-  /// Where tile offset 0 lives in storage starting at `base`: the first 64-byte boundary. Tiles
-  /// start at multiples of 16 floats from it when they can, so SIMD kernels never split a
-  /// 64-byte load across two cache lines (measured: 133–135 against 82–122 GFLOP/s for the GEMM).
-  @inline(__always)
-  static func alignedBase(_ base: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
-    let misalignment = Int(bitPattern: base) & 63
-    return base + (misalignment == 0 ? 0 : (64 - misalignment) / MemoryLayout<Float>.stride)
-  }
+  /// Index of tile offset 0 in `storage`. Tiles start at multiples of 16 floats from it when they
+  /// can, so SIMD kernels never split a 64-byte load across two cache lines (measured: 133–135
+  /// against 82–122 GFLOP/s for the GEMM).
+  let alignmentShift: Int
 
   mutating func allocate(
     name: String, operand: Operand, rows: Int, columns: Int, elementType: ElementType

@@ -123,3 +123,23 @@ final class MachineTests: XCTestCase {
     XCTAssertEqual(machine.events.count, 6)
   }
 }
+
+final class MachineSnapshotTests: XCTestCase {
+  /// A machine is a value: a copy taken between steps keeps its tiles, and the original keeps
+  /// reading its own tiles correctly after the copy-on-write of its storage.
+  func testSnapshotsKeepTheirTilesAcrossCopyOnWrite() throws {
+    for capacity in [96, 384, 1000, 4096] {
+      var machine = Machine(spec: MachineSpec.teaching.withSRAMCapacity(capacity), mode: .execute)
+      let x = try machine.allocateTensor("X", operand: .other, rows: 2, columns: 4, elementType: .fp32, contents: (0..<8).map(Float.init))
+      let a = try machine.allocateTile("a", operand: .other, rows: 1, columns: 4, elementType: .fp32)
+      let b = try machine.allocateTile("b", operand: .other, rows: 1, columns: 4, elementType: .fp32)
+      try machine.load(x, rows: 0..<1, into: a)
+      let snapshot = machine
+      try machine.load(x, rows: 1..<2, into: b)
+      XCTAssertEqual(machine.values(of: a), [0, 1, 2, 3], "capacity \(capacity)")
+      XCTAssertEqual(machine.values(of: b), [4, 5, 6, 7], "capacity \(capacity)")
+      XCTAssertEqual(snapshot.values(of: a), [0, 1, 2, 3], "capacity \(capacity)")
+      XCTAssertEqual(snapshot.values(of: b), [0, 0, 0, 0], "capacity \(capacity)")
+    }
+  }
+}
