@@ -86,8 +86,6 @@ func checkFits(_ plan: [TileRequest], spec: MachineSpec) throws {
   _ = try machine.allocate(plan)
 }
 
-func planBytes(_ plan: [TileRequest]) -> Int { plan.reduce(0) { $0 + $1.bytes } }
-
 /// The bytes of a plan that land in SRAM on `spec` (register tiles too, if it has no register file).
 func sramBytes(_ plan: [TileRequest], spec: MachineSpec) -> Int {
   plan.filter { $0.level == .sram || spec.registerFileInBytes == 0 }.reduce(0) { $0 + $1.bytes }

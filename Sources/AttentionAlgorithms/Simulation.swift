@@ -254,11 +254,6 @@ public enum Simulator {
       outputs: outputs, firstHeadOutput: runs[0].tensors["O"], blockMask: runs[0].blockMask, relativeErrorVsDense: errorVsDense)
   }
 
-  /// The closed-form HBM traffic of one head's forward pass.
-  public static func closedForm(_ algorithm: AttentionAlgorithmKind, problem: AttentionProblem, blocks: BlockSizes, spec: MachineSpec = .a100_40GB) -> TrafficCount {
-    AttentionSchedule.closedForm(algorithm, pass: .forward, problem: problem, blocks: blocks, spec: spec).traffic
-  }
-
   /// The seeded inputs of one head (before rounding to the data type), from
   /// `SeededRandom(seed: seed ⊕ head·c)`: Q, K, V and dO as standard normals, or, for the
   /// `local` distribution, keys that drift along the sequence with queries close to their own
