@@ -1,22 +1,25 @@
 /// A vectorised e^x for `Lane`s, with a bit-identical one-`Float` version for scalar tails.
 ///
-/// Algorithm (Cephes `expf`, reorganised to be branch-free):
+/// Algorithm (Cephes' `expf` range reduction, made branch-free, with a shorter polynomial):
 /// 1. n = round(x·log₂e), taken from the low bits of x·log₂e + 1.5·2²³ (no float→int convert);
 /// 2. r = x − n·ln2 in two steps (Cody–Waite: ln2 = 0.693359375 − 2.12194440e−4), |r| ≤ ln2/2;
-/// 3. e^r ≈ 1 + r + r²·P(r) with P of degree 5 (Cephes' minimax coefficients), by Horner;
+/// 3. e^r ≈ 1 + r + c₂r² + … + c₆r⁶, a minimax fit for relative error with the first two
+///    coefficients held at 1 (3.8e−9 in exact arithmetic), by Horner: 6 multiply–adds where
+///    Cephes' 1 + r + r²·P₅(r) takes a multiply, 6 multiply–adds and an add;
 /// 4. e^x = e^r·2^⌊n/2⌋·2^(n−⌊n/2⌋): two exponent-bit scalings, so n = 128 (x up to 88.72)
 ///    neither overflows the exponent field nor needs a branch;
 /// 5. x ≤ −87.33 (and −∞) gives exactly +0 (results below that would be near or under the
 ///    smallest normal float, so they are flushed); x > 88.72 gives +∞; NaN is returned as is.
 ///
 /// Accuracy, measured in release against `Foundation.exp` in `Double` on **every** `Float` in
-/// (−87.33, 88.72] (2 237 667 744 inputs): max relative error 8.16e−8 (0.99 ulp) with plain
-/// multiply–add, 8.46e−8 (1.01 ulp) when built with `-DTILEKERNELS_FMA`; `exp(Float)` matched
-/// the lanes bit for bit on all of them. The documented and tested bound is **1.2e−7** relative
+/// (−87.33, 88.72] (2 237 667 744 inputs): max relative error 7.71e−8 (0.93 ulp) with
+/// `-DTILEKERNELS_AVX512` (fused multiply–adds), 9.90e−8 (1.2 ulp) with plain multiply and add;
+/// `exp(Float)` matched the lanes bit for bit on all of them. (Cephes' polynomial measured
+/// 8.46e−8 and 8.16e−8.) The documented and tested bound is **1.2e−7** relative
 /// (`VectorExpTests` checks it on 2¹⁸ evenly spaced points and on the neighbourhoods of 0, ±ln2/2
 /// and both limits, in debug).
 ///
-/// Cost per lane: 9 multiply–adds, 3 multiplies, 2 additions/subtractions (23 FLOPs counting a
+/// Cost per lane: 9 multiply–adds, 2 multiplies, 1 subtraction (21 FLOPs counting a
 /// multiply–add as 2), 5 integer ops and 3 selects; the kernels' FLOP totals count it as 1.
 ///
 /// The 16-wide overloads (`exp(_: SIMD16<Float>)`, and `expNoOverflow` for arguments ≤ 88) run
@@ -32,12 +35,14 @@ public enum VectorExp {
   @inlinable @inline(__always) internal static var roundingBias: Float { 12_582_912 }  // 1.5·2²³
   @inlinable @inline(__always) internal static var ln2High: Float { 0.693359375 }
   @inlinable @inline(__always) internal static var ln2Low: Float { -2.12194440e-4 }
-  @inlinable @inline(__always) internal static var p0: Float { 1.9875691500e-4 }
-  @inlinable @inline(__always) internal static var p1: Float { 1.3981999507e-3 }
-  @inlinable @inline(__always) internal static var p2: Float { 8.3334519073e-3 }
-  @inlinable @inline(__always) internal static var p3: Float { 4.1665795894e-2 }
-  @inlinable @inline(__always) internal static var p4: Float { 1.6666665459e-1 }
-  @inlinable @inline(__always) internal static var p5: Float { 5.0000001201e-1 }
+  // e^r ≈ 1 + r + c2·r² + … + c6·r⁶ on |r| ≤ ln2/2: minimax for relative error with the first
+  // two coefficients fixed at 1 (3.8e−9 in exact arithmetic with these float coefficients, far
+  // below a float's rounding), evaluated by Horner in 6 multiply–adds.
+  @inlinable @inline(__always) internal static var c2: Float { 0.49999994 }
+  @inlinable @inline(__always) internal static var c3: Float { 0.16666521 }
+  @inlinable @inline(__always) internal static var c4: Float { 0.041668389 }
+  @inlinable @inline(__always) internal static var c5: Float { 0.0083687156 }
+  @inlinable @inline(__always) internal static var c6: Float { 0.0013814602 }
   /// Bit pattern of `roundingBias`, minus 256 so that n + 256 ≥ 0 for every valid n ≥ −126.
   @inlinable @inline(__always) internal static var biasBits: UInt32 { 0x4B40_0000 &- 256 }
 
@@ -50,14 +55,12 @@ public enum VectorExp {
     let n: Lane = t - roundingBias
     let rHigh = LaneOps.multiplyAdd(n, Lane(repeating: -ln2High), x)
     let r = LaneOps.multiplyAdd(n, Lane(repeating: -ln2Low), rHigh)
-    let r2: Lane = r * r
-    var y = Lane(repeating: p0)
-    y = LaneOps.multiplyAdd(y, r, Lane(repeating: p1))
-    y = LaneOps.multiplyAdd(y, r, Lane(repeating: p2))
-    y = LaneOps.multiplyAdd(y, r, Lane(repeating: p3))
-    y = LaneOps.multiplyAdd(y, r, Lane(repeating: p4))
-    y = LaneOps.multiplyAdd(y, r, Lane(repeating: p5))
-    let er = LaneOps.multiplyAdd(y, r2, r) + 1
+    var y = LaneOps.multiplyAdd(Lane(repeating: c6), r, Lane(repeating: c5))
+    y = LaneOps.multiplyAdd(y, r, Lane(repeating: c4))
+    y = LaneOps.multiplyAdd(y, r, Lane(repeating: c3))
+    y = LaneOps.multiplyAdd(y, r, Lane(repeating: c2))
+    y = LaneOps.multiplyAdd(y, r, Lane(repeating: 1))
+    let er = LaneOps.multiplyAdd(y, r, Lane(repeating: 1))
     // m = n + 256; the scale exponents are ⌊n/2⌋ + 127 = ⌊m/2⌋ − 1 and n − ⌊n/2⌋ + 127 = m − ⌊m/2⌋ − 1.
     let tBits = unsafeBitCast(t, to: SIMD8<UInt32>.self)  // Lane has no bitPattern
     let m: SIMD8<UInt32> = tBits &- biasBits
@@ -94,26 +97,31 @@ public enum VectorExp {
 
   /// Upper end of the domain of `expNoOverflow`.
   @inlinable public static var noOverflowLimit: Float { 88 }
+  /// Inputs at or below this give exactly 0 in `expNoOverflow` (results below 1.9e−38, within
+  /// a factor 1.6 of the smallest normal float).
+  @inlinable public static var noOverflowFlushLimit: Float { -86.9 }
 
-  /// e^x for x ≤ 88 (`noOverflowLimit`), bit-identical there to `exp(_:)`, in about two thirds
-  /// of its instructions: the softmax kernels' e^(s − max s), whose arguments are ≤ 0.
+  /// e^x for x ≤ 88 (`noOverflowLimit`), bit-identical to `exp(_:)` on (−86.9, 88], in 13
+  /// vector instructions against `exp`'s 17: the softmax kernels' e^(s − max s), whose
+  /// arguments are ≤ 0.
   ///
-  /// For x ≤ 88, n = round(x·log₂e) ≤ 127, so 2ⁿ is one exponent-field scaling instead of two,
-  /// and no overflow select is needed; x ≤ −87.33 (and −∞) gives +0 and NaN propagates through
-  /// the arithmetic. Splitting the scaling into two steps (as `exp` does) changes no result in
-  /// this range: both products are exact except the last rounding, which is the same. Above 88
-  /// the result is unspecified (+∞ or a wrong finite value), so callers must guarantee the bound.
+  /// For −86.9 < x ≤ 88, n = round(x·log₂e) lies in −125…127, so e^r·2ⁿ is a normal float
+  /// and 2ⁿ can be applied by adding n to e^r's exponent field: t's bits are
+  /// bits(1.5·2²³) + n, and bits(1.5·2²³)·2²³ wraps to 0 in 32 bits, so (bits(t) << 23) is
+  /// exactly n in the exponent field. No multiply, no overflow select. x ≤ −86.9 (and −∞) gives
+  /// +0 (where `exp` still returns normals down to 1.2e−38); NaN propagates through e^r. Above
+  /// 88 the result is unspecified (a wrong finite value or NaN), so callers must guarantee
+  /// the bound.
   ///
-  /// - Complexity: about 17 vector instructions for 16 lanes.
+  /// - Complexity: 13 vector instructions for 16 lanes (10 multiply–adds or adds, a shift,
+  ///   an integer add and a compare).
   @inlinable @inline(__always)
   public static func expNoOverflow(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let (t, er) = reducedExp(x)
-    // n + 127 from the rounding trick's low bits: bits(t) − bits(1.5·2²³) + 127, shifted into
-    // the exponent field.
     let tBits = unsafeBitCast(t, to: SIMD16<UInt32>.self)
-    let e: SIMD16<UInt32> = (tBits &- (biasBits &+ 256 &- 127)) &<< 23
-    var result: SIMD16<Float> = er * unsafeBitCast(e, to: SIMD16<Float>.self)
-    result.replace(with: 0, where: x .<= underflowLimit)
+    let bits: SIMD16<UInt32> = unsafeBitCast(er, to: SIMD16<UInt32>.self) &+ (tBits &<< 23)
+    var result = unsafeBitCast(bits, to: SIMD16<Float>.self)
+    result.replace(with: 0, where: x .<= noOverflowFlushLimit)
     return result
   }
 
@@ -126,14 +134,12 @@ public enum VectorExp {
     let n: V = t - roundingBias
     let rHigh = LaneOps.multiplyAdd(n, V(repeating: -ln2High), x)
     let r = LaneOps.multiplyAdd(n, V(repeating: -ln2Low), rHigh)
-    let r2: V = r * r
-    var y = V(repeating: p0)
-    y = LaneOps.multiplyAdd(y, r, V(repeating: p1))
-    y = LaneOps.multiplyAdd(y, r, V(repeating: p2))
-    y = LaneOps.multiplyAdd(y, r, V(repeating: p3))
-    y = LaneOps.multiplyAdd(y, r, V(repeating: p4))
-    y = LaneOps.multiplyAdd(y, r, V(repeating: p5))
-    let er: V = LaneOps.multiplyAdd(y, r2, r) + 1
+    var y = LaneOps.multiplyAdd(V(repeating: c6), r, V(repeating: c5))
+    y = LaneOps.multiplyAdd(y, r, V(repeating: c4))
+    y = LaneOps.multiplyAdd(y, r, V(repeating: c3))
+    y = LaneOps.multiplyAdd(y, r, V(repeating: c2))
+    y = LaneOps.multiplyAdd(y, r, V(repeating: 1))
+    let er = LaneOps.multiplyAdd(y, r, V(repeating: 1))
     return (t, er)
   }
 
@@ -149,14 +155,12 @@ public enum VectorExp {
     let n = t - roundingBias
     let rHigh = LaneOps.multiplyAdd(n, -ln2High, x)
     let r = LaneOps.multiplyAdd(n, -ln2Low, rHigh)
-    let r2 = r * r
-    var y = p0
-    y = LaneOps.multiplyAdd(y, r, p1)
-    y = LaneOps.multiplyAdd(y, r, p2)
-    y = LaneOps.multiplyAdd(y, r, p3)
-    y = LaneOps.multiplyAdd(y, r, p4)
-    y = LaneOps.multiplyAdd(y, r, p5)
-    let er = LaneOps.multiplyAdd(y, r2, r) + 1
+    var y = LaneOps.multiplyAdd(c6, r, c5)
+    y = LaneOps.multiplyAdd(y, r, c4)
+    y = LaneOps.multiplyAdd(y, r, c3)
+    y = LaneOps.multiplyAdd(y, r, c2)
+    y = LaneOps.multiplyAdd(y, r, 1)
+    let er = LaneOps.multiplyAdd(y, r, 1)
     let m = t.bitPattern &- biasBits
     let halfM = m &>> 1
     let scaled = er * Float(bitPattern: (halfM &- 1) &<< 23)
