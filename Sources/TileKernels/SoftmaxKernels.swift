@@ -30,8 +30,9 @@ public enum SoftmaxKernels {
   /// statistics, in one call (FlashAttention's m̃, P̃, ℓ̃).
   ///
   /// Equal bit for bit to `RowReductions.rowMax` followed by `exponentiateRows` (up to the sign of
-  /// a zero maximum), and faster: since every argument is ≤ 0, it uses
-  /// `VectorExp.expNoOverflow`. NaN elements are ignored by the max and propagate through the
+  /// a zero maximum) wherever s − m > −86.9, and faster: since every argument is ≤ 0, it uses
+  /// `VectorExp.expNoOverflow`, which flushes e^(s − m) < 1.9e−38 to 0 (`exponentiateRows`
+  /// keeps normals down to 1.2e−38; both are 0 below). NaN elements are ignored by the max and propagate through the
   /// exponential; a row with no element above −∞ gets m = −∞, all +0 and ℓ = 0.
   ///
   /// - Complexity: 4·rows·columns FLOPs (max, subtract, exp, add).
@@ -116,11 +117,26 @@ public enum SoftmaxKernels {
     var s = LanePair()
     var c = 0
     if belowOverflow {
-      while c + pairWidth <= columns {
+      // Two vectors a step with wrapping index arithmetic: the loop's own scalar work would
+      // otherwise take issue slots from the vector ports. One accumulator, so the sum's order
+      // is the same as one vector a step.
+      let steps = columns / pairWidth
+      var k = 0
+      while k &+ 2 <= steps {
+        let e0 = VectorExp.expNoOverflow(LaneOps.loadPair(row + c) - mPair)
+        let e1 = VectorExp.expNoOverflow(LaneOps.loadPair(row + (c &+ pairWidth)) - mPair)
+        LaneOps.store(e0, to: row + c)
+        LaneOps.store(e1, to: row + (c &+ pairWidth))
+        s += e0
+        s += e1
+        c &+= 2 &* pairWidth
+        k &+= 2
+      }
+      if k < steps {
         let e = VectorExp.expNoOverflow(LaneOps.loadPair(row + c) - mPair)
         LaneOps.store(e, to: row + c)
         s += e
-        c += pairWidth
+        c &+= pairWidth
       }
     } else {
       while c + pairWidth <= columns {
