@@ -133,7 +133,8 @@ public struct Machine: Sendable {
     _ tensor: HBMTensor, rows: Range<Int>, columns: Range<Int>? = nil, into tile: SRAMTile
   ) throws {
     let columns = columns ?? 0..<tensor.columns
-    try checkTransfer(tensor, rows: rows, columns: columns, tile: tile)
+    try Self.checkTransfer(
+      tensor, rows: rows, columns: columns, tile: tile, tensorIsLive: isLive(tensor), tileIsResident: isResident(tile))
     let elements = rows.count * columns.count
     ledger.recordRead(tensor.operand, elements: elements, bytes: elements * tensor.elementType.byteWidth)
     defer { emit(.load(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns))) }
@@ -169,7 +170,8 @@ public struct Machine: Sendable {
     _ tile: SRAMTile, into tensor: HBMTensor, rows: Range<Int>, columns: Range<Int>? = nil
   ) throws {
     let columns = columns ?? 0..<tensor.columns
-    try checkTransfer(tensor, rows: rows, columns: columns, tile: tile)
+    try Self.checkTransfer(
+      tensor, rows: rows, columns: columns, tile: tile, tensorIsLive: isLive(tensor), tileIsResident: isResident(tile))
     let elements = rows.count * columns.count
     ledger.recordWrite(tensor.operand, elements: elements, bytes: elements * tensor.elementType.byteWidth)
     defer { emit(.store(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns))) }
@@ -197,8 +199,22 @@ public struct Machine: Sendable {
     }
   }
 
-  func checkTransfer(_ tensor: HBMTensor, rows: Range<Int>, columns: Range<Int>, tile: SRAMTile) throws {
-    guard hbmLive[tensor.id] else {
+  /// Whether `tensor` was allocated on this machine and not freed.
+  func isLive(_ tensor: HBMTensor) -> Bool { tensor.id >= 0 && tensor.id < hbmLive.count && hbmLive[tensor.id] }
+
+  /// Whether `tile` is allocated on its level and not freed.
+  func isResident(_ tile: SRAMTile) -> Bool {
+    tile.level == .sram ? sram.isResident(tile.id) : registers.isResident(tile.id)
+  }
+
+  /// Throws unless the transfer is in bounds and both ends exist. Static, with the two facts it
+  /// needs from the machine passed in: as a method it made each load and store copy the whole
+  /// machine struct (376 bytes) to call it, the largest cost of count mode.
+  static func checkTransfer(
+    _ tensor: HBMTensor, rows: Range<Int>, columns: Range<Int>, tile: SRAMTile, tensorIsLive: Bool,
+    tileIsResident: Bool
+  ) throws {
+    guard tensorIsLive else {
       throw MachineError.outOfBounds("tensor \(tensor.name) was freed")
     }
     guard rows.lowerBound >= 0, rows.upperBound <= tensor.rows,
@@ -211,8 +227,7 @@ public struct Machine: Sendable {
       throw MachineError.outOfBounds(
         "a \(rows.count)×\(columns.count) block of \(tensor.name) does not fit tile \(tile)")
     }
-    let residents = tile.level == .sram ? sram.residents : registers.residents
-    guard residents.contains(where: { $0.id == tile.id }) else {
+    guard tileIsResident else {
       throw MachineError.outOfBounds("tile \(tile.name) is not resident on chip")
     }
   }

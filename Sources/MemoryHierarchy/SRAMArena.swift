@@ -25,6 +25,9 @@ public struct SRAMArena: Sendable {
   var storage: [Float]
   let storesData: Bool
   var nextTileID = 0
+  /// Whether tile `id` is resident, by id: the transfer check in O(1), without walking
+  /// `residents` (whose elements carry names).
+  var live: [Bool] = []
 
   init(level: OnChipLevel = .sram, capacityInBytes: Int, storesData: Bool) {
     self.level = level
@@ -89,15 +92,20 @@ public struct SRAMArena: Sendable {
       id: nextTileID, name: name, operand: operand, rows: rows, columns: columns,
       elementType: elementType, offset: offset, level: level)
     nextTileID += 1
+    live.append(true)
     residents.append(tile)
     inUseBytes += bytes
     peakBytes = max(peakBytes, inUseBytes)
     return tile
   }
 
+  /// Whether the tile with this id is allocated here and not freed.
+  func isResident(_ id: Int) -> Bool { id >= 0 && id < live.count && live[id] }
+
   mutating func free(_ tile: SRAMTile) {
     guard let index = residents.firstIndex(where: { $0.id == tile.id }) else { return }
     residents.remove(at: index)
+    live[tile.id] = false
     inUseBytes -= tile.bytes
   }
 }

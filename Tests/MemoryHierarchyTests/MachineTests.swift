@@ -82,6 +82,41 @@ final class MachineTests: XCTestCase {
     XCTAssertEqual(machine.ledger.hbmElements, 0, "failed transfers are not counted")
   }
 
+  func testTransfersCheckThatBothEndsExist() throws {
+    for mode in ExecutionMode.allCases {
+      var machine = Machine(spec: spec, mode: mode)
+      let q = try machine.allocateTensor("Q", operand: .query, rows: 4, columns: 4, elementType: .fp32)
+      let first = try machine.allocateTile("first", operand: .query, rows: 2, columns: 4, elementType: .fp32)
+      let register = try machine.allocateTile("acc", operand: .output, rows: 2, columns: 4, elementType: .fp32, level: .registers)
+      let second = try machine.allocateTile("second", operand: .query, rows: 2, columns: 4, elementType: .fp32)
+      // Freeing one tile leaves the others resident, on both levels.
+      machine.free(first)
+      XCTAssertThrowsError(try machine.load(q, rows: 0..<2, into: first)) { error in
+        XCTAssertTrue("\(error)".contains("first"), "\(error)")
+      }
+      XCTAssertThrowsError(try machine.store(first, into: q, rows: 0..<2))
+      try machine.load(q, rows: 0..<2, into: second)
+      try machine.load(q, rows: 2..<4, into: register)
+      try machine.store(register, into: q, rows: 0..<2)
+      // A register tile freed, then a new tile on the other level: ids are per level.
+      machine.free(register)
+      XCTAssertThrowsError(try machine.load(q, rows: 0..<2, into: register))
+      let third = try machine.allocateTile("third", operand: .query, rows: 2, columns: 4, elementType: .fp32)
+      try machine.load(q, rows: 0..<2, into: third)
+      // A freed tensor, and one from another machine, throw instead of trapping.
+      machine.freeTensor(q)
+      XCTAssertThrowsError(try machine.load(q, rows: 0..<2, into: second)) { error in
+        XCTAssertTrue("\(error)".contains("freed"), "\(error)")
+      }
+      var other = Machine(spec: spec, mode: mode)
+      _ = try other.allocateTensor("A", operand: .query, rows: 4, columns: 4, elementType: .fp32)
+      let foreign = try other.allocateTensor("B", operand: .key, rows: 4, columns: 4, elementType: .fp32)
+      XCTAssertThrowsError(try machine.load(foreign, rows: 0..<2, into: second))
+      XCTAssertEqual(machine.ledger.loadCount, 3, "\(mode)")
+      XCTAssertEqual(machine.ledger.storeCount, 1, "\(mode)")
+    }
+  }
+
   func testStoreRoundsToTheTensorPrecision() throws {
     var machine = Machine(spec: spec, mode: .execute)
     let x: Float = 1 + 1.0 / 4096  // not representable in fp16 or bf16
