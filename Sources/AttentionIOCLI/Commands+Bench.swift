@@ -9,13 +9,14 @@ extension CommandLineTool {
     .value("seq-len", "N[,N…]", "Custom sequence lengths instead of the full or quick set (no memory check)."),
     .value("head-dim", "D[,D…]", "Custom head dimensions (with --seq-len; default 64)."),
     .value("reps", "R", "Timed repetitions per case (default 5, 3 with --quick)."),
+    .flag("kernels", "Only time each kernel of one forward inner step at N=2048, d=64 (or --seq-len/--head-dim), and the bare step."),
   ]
 
   func bench(_ arguments: [String]) throws {
     if arguments.contains("--help") {
       standardOutput(helpText(
         command: "bench", abstract: "Time the execute-mode arithmetic, the accounting overhead and count mode.",
-        usage: "[--json] [--threads 1|2] [--quick]", options: Self.benchOptions,
+        usage: "[--json] [--threads 1|2] [--quick] [--kernels]", options: Self.benchOptions,
         discussion: """
           Run a release build: swift run -c release -Xswiftc -target-cpu -Xswiftc native \
           -Xswiftc -DTILEKERNELS_AVX512 attention-io bench (on AVX2 CPUs use -DTILEKERNELS_FMA instead). \
@@ -27,6 +28,20 @@ extension CommandLineTool {
       return
     }
     let options = try ParsedOptions(command: "bench", arguments: arguments, specs: Self.benchOptions)
+    if options.has("kernels") {
+      if options.has("quick") || options.string("threads") != nil {
+        throw CLIError.usage("bench: --kernels times one thread at one size; it does not take --quick or --threads")
+      }
+      let n = try Self.sizes(options, "seq-len") ?? [2048]
+      let d = try Self.sizes(options, "head-dim") ?? [64]
+      guard n.count == 1, d.count == 1 else { throw CLIError.usage("bench: --kernels takes one --seq-len and one --head-dim") }
+      let repetitions = try options.int("reps") ?? 7
+      guard repetitions > 0 else { throw CLIError.usage("bench: --reps must be positive, got \(repetitions)") }
+      let blocks = try HeadWorkload.defaultBlocks(sequenceLength: n[0], headDimension: d[0])
+      let breakdown = KernelBreakdown.measure(sequenceLength: n[0], headDimension: d[0], blocks: blocks, repetitions: repetitions)
+      standardOutput(options.has("json") ? breakdown.json().serialized(pretty: true) + "\n" : breakdown.table() + "\n")
+      return
+    }
     var configuration = options.has("quick") ? BenchmarkConfiguration.quick : BenchmarkConfiguration.full
     var name = options.has("quick") ? "quick" : "full"
     if let threads = try options.int("threads") {
@@ -43,7 +58,10 @@ extension CommandLineTool {
     } else if options.string("head-dim") != nil {
       throw CLIError.usage("bench: --head-dim needs --seq-len")
     }
-    if let reps = try options.int("reps") { configuration.repetitions = reps }
+    if let reps = try options.int("reps") {
+      guard reps > 0 else { throw CLIError.usage("bench: --reps must be positive, got \(reps)") }
+      configuration.repetitions = reps
+    }
     let report = try BenchmarkSuite.run(configuration, name: name) { standardError("bench: \($0)\n") }
     standardOutput(options.has("json") ? report.json().serialized(pretty: true) + "\n" : report.table())
   }

@@ -44,6 +44,13 @@ public struct HeadWorkload: Sendable {
       sequenceLength: sequenceLength, headDimension: headDimension, dataType: .fp32, statisticsType: .fp32, seed: seed)
   }
 
+  /// The flash blocks the benchmark uses at N, d: what `Simulator.run` would choose on
+  /// `spec` for one grid over both passes.
+  public static func defaultBlocks(sequenceLength: Int, headDimension: Int, spec: MachineSpec = .a100_40GB) throws -> BlockSizes {
+    let problem = try problem(sequenceLength: sequenceLength, headDimension: headDimension)
+    return try BlockSelection.choose(.flash, pass: .backward, problem: problem, spec: spec)
+  }
+
   /// Places head `head`'s inputs in a fresh execute-mode machine: standard normals from
   /// `SeededRandom(seed: head)`, one tensor at a time (Q, K, V, then dO unless
   /// `withOutputGradient` is false), so placing them never holds two copies of the inputs.

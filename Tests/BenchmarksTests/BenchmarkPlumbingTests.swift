@@ -118,6 +118,21 @@ final class BenchmarkPlumbingTests: XCTestCase {
     #endif
   }
 
+  func testKernelBreakdownTimesEveryPartOfTheStep() {
+    // A ragged shape (70 = 4·16 + 6) so the last query block is short.
+    let blocks = BlockSizes(queryBlockSize: 16, keyBlockSize: 24)
+    let breakdown = KernelBreakdown.measure(sequenceLength: 70, headDimension: 8, blocks: blocks, repetitions: 1)
+    XCTAssertEqual(breakdown.parts.count, 5)
+    XCTAssertTrue(breakdown.parts.allSatisfy { $0.microseconds.isFinite })
+    // The two products, 2·N·Bc·d FLOPs each over the Tr = 5 steps.
+    let product: Double = 2 * 70 * 24 * 8 / 5
+    XCTAssertEqual(breakdown.parts.map(\.flops), [product, 0, 0, product, 0])
+    XCTAssertGreaterThan(breakdown.bareStepMicroseconds, 0)
+    let table = breakdown.table()
+    XCTAssertTrue(table.contains("Br×Bc = 16×24"), table)
+    XCTAssertTrue(table.contains("bare schedule, per step"), table)
+  }
+
   func testMedian() {
     XCTAssertEqual(Stopwatch.median([3, 1, 2]), 2)
     XCTAssertEqual(Stopwatch.median([4, 1, 3, 2]), 2.5)
