@@ -27,7 +27,14 @@ public struct Machine: Sendable {
   /// steppers and lessons that inspect tiles between steps). Off by default.
   public var observer: (@Sendable (MachineEvent, Machine) -> Void)?
   var hbmStorage: [[Float]] = []
+  /// Index of each tensor's element 0 in its storage: the first 64-byte boundary, fixed when the
+  /// tensor is placed (as in `SRAMArena`), so rows of 16·k floats never straddle cache lines
+  /// and the SRAM copies run on aligned lines at both ends.
+  var hbmShift: [Int] = []
   var hbmLive: [Bool] = []
+
+  /// Floats of slack before each tensor's data in execute mode.
+  static let hbmAlignmentSlack = 16
 
   public init(spec: MachineSpec, mode: ExecutionMode) {
     self.spec = spec
@@ -60,23 +67,32 @@ public struct Machine: Sendable {
       id: tensors.count, name: name, operand: operand, rows: rows, columns: columns,
       elementType: elementType)
     var data: [Float] = []
+    var shift = 0
     if executes {
-      if let contents {
-        guard contents.count == rows * columns else {
-          throw MachineError.outOfBounds(
-            "tensor \(name) is \(rows)×\(columns) but \(contents.count) values were given")
+      let count = rows * columns
+      if let contents, contents.count != count {
+        throw MachineError.outOfBounds(
+          "tensor \(name) is \(rows)×\(columns) but \(contents.count) values were given")
+      }
+      let slack = Self.hbmAlignmentSlack
+      data = [Float](unsafeUninitializedCapacity: count + slack) { buffer, initialized in
+        let base = buffer.baseAddress!
+        let misalignment = Int(bitPattern: base) & 63
+        shift = misalignment == 0 ? 0 : (64 - misalignment) / MemoryLayout<Float>.stride
+        base.initialize(repeating: 0, count: shift)
+        (base + shift + count).initialize(repeating: 0, count: slack - shift)
+        if let contents {
+          contents.withUnsafeBufferPointer { (base + shift).initialize(from: $0.baseAddress!, count: count) }
+          elementType.round(base + shift, count: count)
+        } else {
+          (base + shift).initialize(repeating: elementType.rounded(fill), count: count)
         }
-        data = contents
-        // fp32 needs no rounding: sharing the caller's buffer (copy-on-write) keeps one copy.
-        if elementType != .fp32 {
-          data.withUnsafeMutableBufferPointer { elementType.round($0.baseAddress!, count: $0.count) }
-        }
-      } else {
-        data = Array(repeating: elementType.rounded(fill), count: rows * columns)
+        initialized = count + slack
       }
     }
     tensors.append(tensor)
     hbmStorage.append(data)
+    hbmShift.append(shift)
     hbmLive.append(true)
     hbmResidentBytes += tensor.bytes
     peakHBMBytes = max(peakHBMBytes, hbmResidentBytes)
@@ -91,8 +107,13 @@ public struct Machine: Sendable {
     hbmResidentBytes -= tensor.bytes
   }
 
-  /// The contents of a tensor, row-major (empty in count mode).
-  public func contents(of tensor: HBMTensor) -> [Float] { hbmStorage[tensor.id] }
+  /// The contents of a tensor, row-major (empty in count mode, and once freed).
+  public func contents(of tensor: HBMTensor) -> [Float] {
+    let storage = hbmStorage[tensor.id]
+    guard !storage.isEmpty else { return [] }
+    let start = hbmShift[tensor.id]
+    return Array(storage[start..<(start + tensor.rows * tensor.columns)])
+  }
 
   // MARK: SRAM
 
@@ -141,10 +162,11 @@ public struct Machine: Sendable {
     guard executes, elements > 0 else { return }
     let ld = tensor.columns
     let shift = tile.level == .sram ? sram.alignmentShift : registers.alignmentShift
+    let start = hbmShift[tensor.id]
     hbmStorage[tensor.id].withUnsafeBufferPointer { source in
       func copy(into storage: inout [Float]) {
         storage.withUnsafeMutableBufferPointer { arena in
-          let src = source.baseAddress! + rows.lowerBound * ld + columns.lowerBound
+          let src = source.baseAddress! + start + rows.lowerBound * ld + columns.lowerBound
           let dst = arena.baseAddress! + shift + tile.offset
           if columns.count == ld && ld == tile.columns {
             // Whole rows into a tile as wide as the tensor: one contiguous copy.
@@ -180,10 +202,11 @@ public struct Machine: Sendable {
     let type = tensor.elementType
     let storage = tile.level == .sram ? sram.storage : registers.storage
     let shift = tile.level == .sram ? sram.alignmentShift : registers.alignmentShift
+    let start = hbmShift[tensor.id]
     storage.withUnsafeBufferPointer { arena in
       hbmStorage[tensor.id].withUnsafeMutableBufferPointer { target in
         let src = arena.baseAddress! + shift + tile.offset
-        let dst = target.baseAddress! + rows.lowerBound * ld + columns.lowerBound
+        let dst = target.baseAddress! + start + rows.lowerBound * ld + columns.lowerBound
         if columns.count == ld && ld == tile.columns {
           // Whole rows from a tile as wide as the tensor: one contiguous copy.
           dst.update(from: src, count: elements)
