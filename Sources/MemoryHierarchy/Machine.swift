@@ -107,8 +107,10 @@ public struct Machine: Sendable {
     hbmResidentBytes -= tensor.bytes
   }
 
-  /// The contents of a tensor, row-major (empty in count mode, and once freed).
+  /// The contents of a tensor, row-major (empty in count mode, once freed, and for a tensor of
+  /// another machine).
   public func contents(of tensor: HBMTensor) -> [Float] {
+    guard tensor.id >= 0 && tensor.id < hbmStorage.count else { return [] }
     let storage = hbmStorage[tensor.id]
     guard !storage.isEmpty else { return [] }
     let start = hbmShift[tensor.id]

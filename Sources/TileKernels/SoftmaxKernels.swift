@@ -32,8 +32,9 @@ public enum SoftmaxKernels {
   /// Equal bit for bit to `RowReductions.rowMax` followed by `exponentiateRows` (up to the sign of
   /// a zero maximum) wherever s − m > −86.9, and faster: since every argument is ≤ 0, it uses
   /// `VectorExp.expNoOverflow`, which flushes e^(s − m) < 1.9e−38 to 0 (`exponentiateRows`
-  /// keeps normals down to 1.2e−38; both are 0 below). NaN elements are ignored by the max and propagate through the
-  /// exponential; a row with no element above −∞ gets m = −∞, all +0 and ℓ = 0.
+  /// keeps normals down to 1.2e−38; both are 0 below). NaN elements are ignored by the max and
+  /// propagate through the exponential; a row with no element above −∞ gets m = −∞, all +0 and
+  /// ℓ = 0.
   ///
   /// - Complexity: 4·rows·columns FLOPs (max, subtract, exp, add).
   /// - Precondition: `rows ≥ 0`, `columns ≥ 0`, `ld ≥ columns`; `rowMax` and `rowSum` hold `rows`

@@ -112,6 +112,7 @@ final class MachineTests: XCTestCase {
       _ = try other.allocateTensor("A", operand: .query, rows: 4, columns: 4, elementType: .fp32)
       let foreign = try other.allocateTensor("B", operand: .key, rows: 4, columns: 4, elementType: .fp32)
       XCTAssertThrowsError(try machine.load(foreign, rows: 0..<2, into: second))
+      XCTAssertEqual(machine.contents(of: foreign), [])
       XCTAssertEqual(machine.ledger.loadCount, 3, "\(mode)")
       XCTAssertEqual(machine.ledger.storeCount, 1, "\(mode)")
     }
