@@ -32,8 +32,8 @@ extension CommandLineTool {
       if options.has("quick") || options.string("threads") != nil {
         throw CLIError.usage("bench: --kernels times one thread at one size; it does not take --quick or --threads")
       }
-      let n = try Self.sizes(options, "seq-len") ?? [2048]
-      let d = try Self.sizes(options, "head-dim") ?? [64]
+      let n = try Self.sizes(options, "seq-len", limit: 131_072, why: "the largest --kernels sequence: it keeps ten N×d arrays") ?? [2048]
+      let d = try Self.sizes(options, "head-dim", limit: 512, why: "the largest head the bench runs") ?? [64]
       guard n.count == 1, d.count == 1 else { throw CLIError.usage("bench: --kernels takes one --seq-len and one --head-dim") }
       let repetitions = try options.int("reps") ?? 7
       guard repetitions > 0 else { throw CLIError.usage("bench: --reps must be positive, got \(repetitions)") }
@@ -48,9 +48,9 @@ extension CommandLineTool {
       guard threads == 1 || threads == 2 else { throw CLIError.usage("bench: --threads must be 1 or 2, got \(threads)") }
       configuration.threadCounts = [threads]
     }
-    if let lengths = try Self.sizes(options, "seq-len") {
+    if let lengths = try Self.sizes(options, "seq-len", limit: 16384, why: "the largest table sequence: standard attention keeps N×N tensors") {
       if options.has("quick") { throw CLIError.usage("bench: --seq-len and --quick do not go together") }
-      let dims = try Self.sizes(options, "head-dim") ?? [64]
+      let dims = try Self.sizes(options, "head-dim", limit: 512, why: "the largest head the bench runs") ?? [64]
       configuration = BenchmarkConfiguration(
         sequenceLengths: lengths, headDimensions: dims, threadCounts: configuration.threadCounts, repetitions: 5,
         peakTrials: 2)
@@ -66,13 +66,14 @@ extension CommandLineTool {
     standardOutput(options.has("json") ? report.json().serialized(pretty: true) + "\n" : report.table())
   }
 
-  /// A comma-separated list of positive sizes.
-  static func sizes(_ options: ParsedOptions, _ name: String) throws -> [Int]? {
+  /// A comma-separated list of positive sizes, each at most `limit` (with `why` in the error).
+  static func sizes(_ options: ParsedOptions, _ name: String, limit: Int, why: String) throws -> [Int]? {
     guard let text = options.string(name) else { return nil }
     return try text.split(separator: ",", omittingEmptySubsequences: false).map {
       guard let value = Int($0.trimmingCharacters(in: .whitespaces)), value > 0 else {
         throw CLIError.usage("bench: --\(name) expects comma-separated positive whole numbers, got '\(text)'")
       }
+      guard value <= limit else { throw CLIError.usage("bench: --\(name) \(value) is more than \(limit) (\(why))") }
       return value
     }
   }

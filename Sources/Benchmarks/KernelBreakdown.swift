@@ -2,8 +2,9 @@ import AttentionIO
 import Foundation
 
 /// Where one inner step of FlashAttention's forward (Algorithm 1, lines 9–15) spends its time:
-/// each kernel of the step timed alone, in a loop over the step's real shapes and the N×d
-/// arrays' real blocks, on 64-byte-aligned buffers, one thread.
+/// each kernel of the step timed alone (the softmax, which works in place, as product + softmax
+/// minus the product), in a loop over the step's real shapes and the N×d arrays' real blocks,
+/// on 64-byte-aligned buffers, one thread.
 ///
 /// | part | kernel | FLOPs counted |
 /// |---|---|---|
@@ -77,8 +78,8 @@ public struct KernelBreakdown: Sendable {
         alpha: scale, accumulate: false)
     }
     let softmax = time { i in
-      // Fresh scores every step (the kernel works in place), from a copy outside the timing
-      // would cost as much as the kernel: so time GEMM + softmax and subtract the GEMM.
+      // The kernel works in place, so every step needs fresh scores, and making them costs a
+      // product: time product + softmax and subtract the product's time.
       TileGEMM.multiply(
         a: q.base + i * br * d, lda: d, b: kT.base, ldb: bc, c: s.base, ldc: bc, rows: rows(i), columns: c, depth: d,
         alpha: scale, accumulate: false)

@@ -16,6 +16,7 @@ final class BenchCommandTests: XCTestCase {
   func testUsageErrorsExitTwoWithOneLine() {
     for arguments in [["--threads", "3"], ["--seq-len", "64", "--quick"], ["--head-dim", "16"], ["--seq-len", "0"], ["--frobnicate"],
       ["--reps", "0"], ["--kernels", "--quick"], ["--kernels", "--threads", "2"], ["--kernels", "--seq-len", "64,128"],
+      ["--seq-len", "100000"], ["--seq-len", "64", "--head-dim", "4096"], ["--kernels", "--seq-len", "10000000"],
     ] {
       let run = CapturedRun(["bench"] + arguments)
       XCTAssertEqual(run.code, 2, "\(arguments): \(run.stderr)")
