@@ -48,7 +48,7 @@ public enum VectorExp {
 
   /// e^x in every lane.
   ///
-  /// - Complexity: 23 FLOPs per lane (counted as 1 per lane in the kernels' totals).
+  /// - Complexity: 21 FLOPs per lane (counted as 1 per lane in the kernels' totals).
   @inlinable @inline(__always)
   public static func exp(_ x: Lane) -> Lane {
     let t = LaneOps.multiplyAdd(x, Lane(repeating: log2e), Lane(repeating: roundingBias))
@@ -78,7 +78,7 @@ public enum VectorExp {
   /// e^x in every lane of a 16-wide vector (one zmm register with AVX-512), bit-identical lane
   /// by lane to `exp(_ x: Lane)`.
   ///
-  /// - Complexity: 23 FLOPs per lane (counted as 1 per lane in the kernels' totals).
+  /// - Complexity: 21 FLOPs per lane (counted as 1 per lane in the kernels' totals).
   @inlinable @inline(__always)
   public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let (t, er) = reducedExp(x)
@@ -101,9 +101,9 @@ public enum VectorExp {
   /// a factor 1.6 of the smallest normal float).
   @inlinable public static var noOverflowFlushLimit: Float { -86.9 }
 
-  /// e^x for x ≤ 88 (`noOverflowLimit`), bit-identical to `exp(_:)` on (−86.9, 88], in 13
-  /// vector instructions against `exp`'s 17: the softmax kernels' e^(s − max s), whose
-  /// arguments are ≤ 0.
+  /// e^x for x ≤ 88 (`noOverflowLimit`), bit-identical to `exp(_:)` on (−86.9, 88], in 14
+  /// vector instructions (16 with Cephes' polynomial and a multiply for 2ⁿ): the softmax
+  /// kernels' e^(s − max s), whose arguments are ≤ 0.
   ///
   /// For −86.9 < x ≤ 88, n = round(x·log₂e) lies in −125…127, so e^r·2ⁿ is a normal float
   /// and 2ⁿ can be applied by adding n to e^r's exponent field: t's bits are
@@ -113,8 +113,8 @@ public enum VectorExp {
   /// 88 the result is unspecified (a wrong finite value or NaN), so callers must guarantee
   /// the bound.
   ///
-  /// - Complexity: 13 vector instructions for 16 lanes (10 multiply–adds or adds, a shift,
-  ///   an integer add and a compare).
+  /// - Complexity: 14 vector instructions for 16 lanes (9 multiply–adds, a subtraction, a shift,
+  ///   an integer add, a compare and a masked zeroing).
   @inlinable @inline(__always)
   public static func expNoOverflow(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let (t, er) = reducedExp(x)
@@ -145,7 +145,7 @@ public enum VectorExp {
 
   /// e^x for one float, bit-identical to one lane of `exp(_ x: Lane)`.
   ///
-  /// - Complexity: 23 FLOPs (counted as 1).
+  /// - Complexity: 21 FLOPs (counted as 1).
   @inlinable
   public static func exp(_ x: Float) -> Float {
     if x.isNaN { return x }
