@@ -1,6 +1,7 @@
 import Foundation
 
-/// Small Markdown and number helpers for the report (deterministic, no locale).
+/// Small Markdown and number helpers for the report (deterministic, no locale); fixed decimals and
+/// digit grouping come from `NumberFormatting`.
 enum Markdown {
   /// A pipe table; cells have their `|` escaped.
   static func table(_ header: [String], _ rows: [[String]], alignRight: Set<Int> = []) -> String {
@@ -11,22 +12,8 @@ enum Markdown {
     return ([line(header), rule] + rows.map(line)).joined(separator: "\n") + "\n"
   }
 
-  /// `x` with `decimals` decimals.
-  static func fixed(_ x: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", x) }
-
   /// A signed value such as `+0.03` or `-1.02`.
   static func signed(_ x: Double, _ decimals: Int = 2) -> String { String(format: "%+.\(decimals)f", x) }
-
-  /// 1234567 → "1,234,567".
-  static func grouped(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-      if i > 0, (digits.count - i) % 3 == 0 { out += "," }
-      out.append(ch)
-    }
-    return value < 0 ? "-" + out : out
-  }
 
   /// The relative difference (ours − theirs)/theirs as a signed percentage: "+11.2%".
   static func percentDifference(_ ours: Double, _ theirs: Double) -> String {

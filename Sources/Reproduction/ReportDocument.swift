@@ -21,7 +21,7 @@ struct ReportDocument {
       ```
 
       Scale `\(options.scale.name)`\(options.scale.name == "full" ? " (the paper's sizes)" : " (reduced sizes for tests; run without `--quick` for the paper's sizes)"), \
-      \(options.threads) thread(s), \(Markdown.fixed(seconds, 1)) s. Every number below comes from the simulator's exact integer \
+      \(options.threads) thread(s), \(NumberFormatting.fixed(seconds, 1)) s. Every number below comes from the simulator's exact integer \
       counts (count mode; one execute-mode check for Theorem 1) and is written to the CSV named in its section. Paper numbers are \
       from Dao et al., *FlashAttention* (arXiv:2205.14135 v2 and the NeurIPS 2022 version) as collected in PAPER-NOTES. \
       Units: M and traffic counts in elements (the paper's unit); GB = 10⁹ bytes; MiB = 2²⁰ bytes.
@@ -43,7 +43,7 @@ struct ReportDocument {
     text += Markdown.table(
       ["experiment", "CSV", "plots", "seconds"],
       experiments.map { e in
-        ["[\(e.title)](#\(e.name))", "[\(e.csvName)](\(e.csvName))", e.figures.map { "[\($0.name)](\($0.name))" }.joined(separator: ", "), Markdown.fixed(e.seconds, 2)]
+        ["[\(e.title)](#\(e.name))", "[\(e.csvName)](\(e.csvName))", e.figures.map { "[\($0.name)](\($0.name))" }.joined(separator: ", "), NumberFormatting.fixed(e.seconds, 2)]
       })
     text += "\n"
     for experiment in experiments {

@@ -64,9 +64,9 @@ public struct Figure2Middle: Sendable {
     ])
     for r in rows {
       table.append([
-        String(r.keyBlockSize), String(r.queryBlockSize), String(r.keyBlockCount), Markdown.fixed(r.hbmGB, 3),
-        Markdown.fixed(r.runtimeMilliseconds, 3), Markdown.fixed(r.estimate.memorySeconds * 1e3, 3),
-        Markdown.fixed(r.estimate.computeSeconds * 1e3, 3), r.estimate.bound, r.fitsWithPaperRows ? "yes" : "no",
+        String(r.keyBlockSize), String(r.queryBlockSize), String(r.keyBlockCount), NumberFormatting.fixed(r.hbmGB, 3),
+        NumberFormatting.fixed(r.runtimeMilliseconds, 3), NumberFormatting.fixed(r.estimate.memorySeconds * 1e3, 3),
+        NumberFormatting.fixed(r.estimate.computeSeconds * 1e3, 3), r.estimate.bound, r.fitsWithPaperRows ? "yes" : "no",
         r.fitsWithPaperRowsInSRAMAlone ? "yes" : "no",
       ])
     }
@@ -80,7 +80,7 @@ public struct Figure2Middle: Sendable {
       x: PlotAxis("key block size Bc", scale: .log(base: 2), values: rows.map { Double($0.keyBlockSize) }),
       y: PlotAxis("HBM GB, runtime ms", scale: .log(base: 2), values: rows.flatMap { [$0.hbmGB, $0.runtimeMilliseconds, $0.estimate.computeSeconds * 1e3] }),
       series: [
-        LinePlot.Series("HBM accesses (GB) — slope \(Markdown.fixed(hbm.slope, 2))", points: rows.map { (x: Double($0.keyBlockSize), y: $0.hbmGB) }),
+        LinePlot.Series("HBM accesses (GB) — slope \(NumberFormatting.fixed(hbm.slope, 2))", points: rows.map { (x: Double($0.keyBlockSize), y: $0.hbmGB) }),
         LinePlot.Series("modelled runtime (ms)", points: rows.map { (x: Double($0.keyBlockSize), y: $0.runtimeMilliseconds) }),
         LinePlot.Series("compute time alone (ms)", points: rows.map { (x: Double($0.keyBlockSize), y: $0.estimate.computeSeconds * 1e3) }, dashed: true, markers: false),
       ], legend: .topRight)
@@ -92,7 +92,7 @@ public struct Figure2Middle: Sendable {
     return [
       Claim(
         source: "Fig. 2 middle", statement: "larger blocks mean fewer HBM accesses and less runtime",
-        paper: "falls from 64 to 256", simulator: rows.map { "\($0.keyBlockSize): \(Markdown.fixed($0.hbmGB, 2)) GB, \(Markdown.fixed($0.runtimeMilliseconds, 2)) ms" }.joined(separator: "; "),
+        paper: "falls from 64 to 256", simulator: rows.map { "\($0.keyBlockSize): \(NumberFormatting.fixed($0.hbmGB, 2)) GB, \(NumberFormatting.fixed($0.runtimeMilliseconds, 2)) ms" }.joined(separator: "; "),
         verdict: isMonotone ? .holds : .fails, section: "figure2-middle"),
       Claim(
         source: "Fig. 2 middle", statement: "past block size 256 runtime is bounded by other factors (arithmetic)",
@@ -106,8 +106,8 @@ public struct Figure2Middle: Sendable {
     var table: [[String]] = []
     for r in rows {
       table.append([
-        String(r.keyBlockSize), String(r.keyBlockCount), Markdown.fixed(r.hbmGB, 2), Markdown.fixed(r.estimate.memorySeconds * 1e3, 3),
-        Markdown.fixed(r.estimate.computeSeconds * 1e3, 3), Markdown.fixed(r.runtimeMilliseconds, 3), r.estimate.bound,
+        String(r.keyBlockSize), String(r.keyBlockCount), NumberFormatting.fixed(r.hbmGB, 2), NumberFormatting.fixed(r.estimate.memorySeconds * 1e3, 3),
+        NumberFormatting.fixed(r.estimate.computeSeconds * 1e3, 3), NumberFormatting.fixed(r.runtimeMilliseconds, 3), r.estimate.bound,
         r.fitsWithPaperRows ? "yes" : "no", r.fitsWithPaperRowsInSRAMAlone ? "yes" : "no",
       ])
     }
@@ -127,9 +127,9 @@ public struct Figure2Middle: Sendable {
       let before = rows.last { $0.keyBlockSize < turn.keyBlockSize }
       text += """
         Traffic falls as 1/Bc (T_c halves with each doubling of Bc). The modelled runtime follows it while the run is \
-        memory-bound and flattens at the compute time (\(Markdown.fixed(turn.estimate.computeSeconds * 1e3, 2)) ms: \
+        memory-bound and flattens at the compute time (\(NumberFormatting.fixed(turn.estimate.computeSeconds * 1e3, 2)) ms: \
         4N²d matmul FLOPs at 312 TFLOP/s plus the softmax's non-matmul FLOPs at 19.5 TFLOP/s). The model turns \
-        compute-bound at **Bc = \(turn.keyBlockSize)**\(before.map { " (at Bc = \($0.keyBlockSize) memory time is \(Markdown.fixed($0.estimate.memorySeconds * 1e3, 2)) ms against \(Markdown.fixed($0.estimate.computeSeconds * 1e3, 2)) ms of compute)" } ?? ""), \
+        compute-bound at **Bc = \(turn.keyBlockSize)**\(before.map { " (at Bc = \($0.keyBlockSize) memory time is \(NumberFormatting.fixed($0.estimate.memorySeconds * 1e3, 2)) ms against \(NumberFormatting.fixed($0.estimate.computeSeconds * 1e3, 2)) ms of compute)" } ?? ""), \
         which matches the paper's statement that runtime stops falling past 256 because "other factors (e.g. arithmetic \
         operations)" limit it. The paper adds that larger blocks would not fit in SRAM anyway. With the algorithm's own \
         proportions (Br = min(Bc, d) = 64) the simulator agrees only if every tile must share the 192 KiB SRAM: \
@@ -138,7 +138,7 @@ public struct Figure2Middle: Sendable {
         the register file, \(rows.filter { !$0.fitsWithPaperRows }.isEmpty ? "every block size of the figure fits" : "only \(rows.filter(\.fitsWithPaperRows).map { String($0.keyBlockSize) }.joined(separator: ", ")) fit") \
         (K_j, V_j and Q_i in SRAM), so what stops larger blocks in the model is the compute bound, not capacity; the \
         `fit` rule itself stops at the paper's Bc = ⌈M/4d⌉ = 384. The paper does not print the plotted values; the tick \
-        labels (2 … 6 GB) are consistent with the \(Markdown.fixed(rows.first?.hbmGB ?? 0, 2)) → \(Markdown.fixed(rows.last?.hbmGB ?? 0, 2)) GB computed here.
+        labels (2 … 6 GB) are consistent with the \(NumberFormatting.fixed(rows.first?.hbmGB ?? 0, 2)) → \(NumberFormatting.fixed(rows.last?.hbmGB ?? 0, 2)) GB computed here.
 
 
         """

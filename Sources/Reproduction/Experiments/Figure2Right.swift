@@ -54,8 +54,8 @@ public struct Figure2Right: Sendable {
     var table = CSVTable(header: ["pattern", "percent_nonzero", "nonzero_blocks", "total_blocks", "hbm_gb", "runtime_ms", "memory_ms", "compute_ms", "bound"])
     for r in rows + [dense] {
       table.append([
-        r.pattern, Markdown.fixed(r.density * 100, 2), String(r.nonzeroBlocks), String(r.totalBlocks), Markdown.fixed(Double(r.hbmBytes) / 1e9, 3),
-        Markdown.fixed(r.runtimeMilliseconds, 3), Markdown.fixed(r.estimate.memorySeconds * 1e3, 3), Markdown.fixed(r.estimate.computeSeconds * 1e3, 3),
+        r.pattern, NumberFormatting.fixed(r.density * 100, 2), String(r.nonzeroBlocks), String(r.totalBlocks), NumberFormatting.fixed(Double(r.hbmBytes) / 1e9, 3),
+        NumberFormatting.fixed(r.runtimeMilliseconds, 3), NumberFormatting.fixed(r.estimate.memorySeconds * 1e3, 3), NumberFormatting.fixed(r.estimate.computeSeconds * 1e3, 3),
         r.estimate.bound,
       ])
     }
@@ -86,15 +86,15 @@ public struct Figure2Right: Sendable {
       Claim(
         source: "Fig. 2 right, §3.3", statement: "block-sparse FlashAttention's runtime falls in proportion to the fraction of nonzero blocks",
         paper: "proportional to sparsity",
-        simulator: "affine: \(Markdown.fixed(line.intercept, 2)) + \(Markdown.fixed(line.slope, 2))·s ms (max residual \(Markdown.fixed(line.maxResidual, 2)) ms); intercept \(Markdown.fixed(line.intercept / dense.runtimeMilliseconds * 100, 0))% of dense",
+        simulator: "affine: \(NumberFormatting.fixed(line.intercept, 2)) + \(NumberFormatting.fixed(line.slope, 2))·s ms (max residual \(NumberFormatting.fixed(line.maxResidual, 2)) ms); intercept \(NumberFormatting.fixed(line.intercept / dense.runtimeMilliseconds * 100, 0))% of dense",
         verdict: line.maxResidual < 0.05 * dense.runtimeMilliseconds ? (line.intercept < 0.2 * dense.runtimeMilliseconds ? .holds : .partly) : .fails,
         section: "figure2-right"),
     ]
     if let butterfly, let speedup {
       claims.append(Claim(
         source: "Table 11 (N = 4K)", statement: "block-sparse (butterfly) FlashAttention is faster than FlashAttention",
-        paper: "\(Markdown.fixed(paperSpeedup, 1))× (37.49 / 4.12 ms)",
-        simulator: "\(Markdown.fixed(speedup, 1))× modelled (butterfly s = \(Markdown.fixed(butterfly.density, 3)))",
+        paper: "\(NumberFormatting.fixed(paperSpeedup, 1))× (37.49 / 4.12 ms)",
+        simulator: "\(NumberFormatting.fixed(speedup, 1))× modelled (butterfly s = \(NumberFormatting.fixed(butterfly.density, 3)))",
         verdict: speedup > 1 ? .partly : .fails, section: "figure2-right"))
     }
     return claims
@@ -104,8 +104,8 @@ public struct Figure2Right: Sendable {
     var table: [[String]] = []
     for r in rows + [dense] {
       table.append([
-        r.pattern, Markdown.fixed(r.density * 100, 1), Markdown.fixed(Double(r.hbmBytes) / 1e9, 2), Markdown.fixed(r.estimate.memorySeconds * 1e3, 2),
-        Markdown.fixed(r.estimate.computeSeconds * 1e3, 2), Markdown.fixed(r.runtimeMilliseconds, 2), r.estimate.bound,
+        r.pattern, NumberFormatting.fixed(r.density * 100, 1), NumberFormatting.fixed(Double(r.hbmBytes) / 1e9, 2), NumberFormatting.fixed(r.estimate.memorySeconds * 1e3, 2),
+        NumberFormatting.fixed(r.estimate.computeSeconds * 1e3, 2), NumberFormatting.fixed(r.runtimeMilliseconds, 2), r.estimate.bound,
       ])
     }
     let line = fit
@@ -121,13 +121,13 @@ public struct Figure2Right: Sendable {
     text += Markdown.table(["pattern", "% nonzero", "HBM GB", "memory ms", "compute ms", "modelled ms", "bound"], table, alignRight: [1, 2, 3, 4, 5])
     text += "\n![figure2-right.svg](figure2-right.svg)\n\n"
     text += """
-      Modelled runtime is affine in s: \(Markdown.fixed(line.intercept, 2)) + \(Markdown.fixed(line.slope, 2))·s ms. Both sides of the \
+      Modelled runtime is affine in s: \(NumberFormatting.fixed(line.intercept, 2)) + \(NumberFormatting.fixed(line.slope, 2))·s ms. Both sides of the \
       roofline scale with s: the FLOPs of skipped blocks are not done, and only their Q_i, O_i (dO_i, dQ_i) traffic is \
       saved; what remains at s → 0 is the mask-independent K, V loads and dK, dV stores (6Nd per head), which is the \
       Θ(Nd) term of Proposition 4. So the speed-up over dense is close to 1/s for moderate s and saturates for very \
       sparse masks. The paper's Table 11 measures 37.49 ms (FlashAttention) and 4.12 ms (block-sparse, butterfly) at \
       N = 4K with dropout and masking, a 9.1× speed-up; the model's butterfly point is at s = \
-      \(Markdown.fixed(rows.first { $0.pattern == "butterfly" }?.density ?? 0, 3)) on this grid (the butterfly's density depends on \
+      \(NumberFormatting.fixed(rows.first { $0.pattern == "butterfly" }?.density ?? 0, 3)) on this grid (the butterfly's density depends on \
       the block grid: the FA1 kernel's mask granularity is 16 × 256, PAPER-NOTES §3.5), and the model's absolute times are \
       lower bounds (peak rates, perfect overlap), as in Figure 2 left.
 

@@ -24,15 +24,15 @@ extension IOSweep {
         let curve = subset.filter { $0.algorithm == algorithm }
         var name = algorithm.rawValue
         if let fit = fit(axis, algorithm) {
-          name += " — slope " + Markdown.fixed(fit.slope, 2) + (fit.window == "all points" ? "" : " (" + fit.window + ")")
+          name += " — slope " + NumberFormatting.fixed(fit.slope, 2) + (fit.window == "all points" ? "" : " (" + fit.window + ")")
         }
         series.append(LinePlot.Series(name, points: curve.map { (x: Double($0.x), y: Double($0.elements)) }))
       }
       let fixed: String
       switch axis {
-      case .sequenceLength: fixed = "d = \(first.headDimension), M = \(Markdown.grouped(first.sramElements))"
+      case .sequenceLength: fixed = "d = \(first.headDimension), M = \(NumberFormatting.grouped(first.sramElements))"
       case .sramSize: fixed = "N = \(first.sequenceLength), d = \(first.headDimension)"
-      case .headDimension: fixed = "N = \(first.sequenceLength), M = \(Markdown.grouped(first.sramElements))"
+      case .headDimension: fixed = "N = \(first.sequenceLength), M = \(NumberFormatting.grouped(first.sramElements))"
       }
       let xLabel: String
       switch axis {
@@ -63,10 +63,10 @@ extension IOSweep {
     ]
     for (axis, algorithm, statement) in names {
       guard let fit = fit(axis, algorithm), let expected = fit.expected else { continue }
-      var value = "slope " + Markdown.fixed(fit.slope, 2) + " (" + fit.window + ")"
+      var value = "slope " + NumberFormatting.fixed(fit.slope, 2) + " (" + fit.window + ")"
       var verdict: Claim.Verdict = fit.holds ? .holds : .fails
       if axis == .sramSize, algorithm == .standard, let small = smallMemorySlope {
-        value += "; " + Markdown.fixed(small.slope, 2) + " for M < 2d²"
+        value += "; " + NumberFormatting.fixed(small.slope, 2) + " for M < 2d²"
         if fit.holds { verdict = .partly }
       }
       claims.append(Claim(
@@ -109,12 +109,12 @@ extension IOSweep {
       blocks of the paper's proportions (Bc ≤ ⌈M/4d⌉, Br = min(Bc, d)) whose tiles fit the SRAM, which *is* the \
       paper's rule whenever that fits (Docs/BlockSizes.md). Sweeps: N over \
       \(points.filter { $0.axis == .sequenceLength && $0.algorithm == .flash }.map { String($0.sequenceLength) }.joined(separator: ", ")) \
-      (d = \(nPoint.headDimension), M = \(Markdown.grouped(nPoint.sramElements))); M from \
-      \(Markdown.grouped(points.filter { $0.axis == .sramSize }.map(\.sramElements).min()!)) (the smallest power-of-two size in the \
+      (d = \(nPoint.headDimension), M = \(NumberFormatting.grouped(nPoint.sramElements))); M from \
+      \(NumberFormatting.grouped(points.filter { $0.axis == .sramSize }.map(\.sramElements).min()!)) (the smallest power-of-two size in the \
       sweep whose 1×1 tiles fit; the theorem's lower end M = d holds no tile plan) to Nd = \
-      \(Markdown.grouped(mPoint.sequenceLength * mPoint.headDimension)) (N = \(mPoint.sequenceLength), d = \(mPoint.headDimension)); \
+      \(NumberFormatting.grouped(mPoint.sequenceLength * mPoint.headDimension)) (N = \(mPoint.sequenceLength), d = \(mPoint.headDimension)); \
       d over \(points.filter { $0.axis == .headDimension && $0.algorithm == .flash }.map { String($0.headDimension) }.joined(separator: ", ")) \
-      (N = \(dPoint.sequenceLength), M = \(Markdown.grouped(dPoint.sramElements))).
+      (N = \(dPoint.sequenceLength), M = \(NumberFormatting.grouped(dPoint.sramElements))).
 
       **Closed forms.** \(points.filter(\.matchesClosedForm).count) of \(points.count) points equal their closed form exactly \
       (FlashAttention: \(flashForm) with T_c = ⌈N/Bc⌉; standard: the tiled count of Docs/IOModel.md and Docs/Backward.md).
@@ -124,7 +124,7 @@ extension IOSweep {
     var rows: [[String]] = []
     for fit in fits {
       rows.append([
-        fit.axis.rawValue, fit.algorithm.rawValue, Markdown.fixed(fit.slope, 3), fit.expected.map(Markdown.exponent) ?? "no claim",
+        fit.axis.rawValue, fit.algorithm.rawValue, NumberFormatting.fixed(fit.slope, 3), fit.expected.map(Markdown.exponent) ?? "no claim",
         fit.window + " (\(fit.points.count) points)", fit.expected == nil ? "–" : (fit.holds ? "yes" : "no"),
       ])
     }
@@ -155,13 +155,13 @@ extension IOSweep {
         ("load by blocks", PAPER-NOTES §0(c)), which gives 4N² + 4Nd\(pass == .forward ? "" : " (7N² + 8Nd backward)") whatever M is. \
         The simulator tiles its matmuls to fit the SRAM, so K and V are re-read once per query block: \
         \(pass == .forward ? "2·T_r·Nd" : "2·(T_r + T_c)·Nd") extra elements with T_r = ⌈N/b⌉ for b×b tiles. For M ≥ 8d² (tiles of \
-        ≥ 2d rows) this is a fraction of the N² terms and the slope in M is \(Markdown.fixed(fit(.sramSize, .standard)?.slope ?? 0, 2)); \
+        ≥ 2d rows) this is a fraction of the N² terms and the slope in M is \(NumberFormatting.fixed(fit(.sramSize, .standard)?.slope ?? 0, 2)); \
         below about 2d² the tiles hold fewer than d rows and the re-reads, Θ(N²d²/M) like FlashAttention's own, dominate\
-        \(smallMemorySlope.map { " (slope " + Markdown.fixed($0.slope, 2) + ")" } ?? ""): from M = \(Markdown.grouped(lo.sramElements)) to \
-        \(Markdown.grouped(hi.sramElements)) standard's count falls \(Markdown.fixed(Double(lo.elements) / Double(hi.elements), 1))×. \
+        \(smallMemorySlope.map { " (slope " + NumberFormatting.fixed($0.slope, 2) + ")" } ?? ""): from M = \(NumberFormatting.grouped(lo.sramElements)) to \
+        \(NumberFormatting.grouped(hi.sramElements)) standard's count falls \(NumberFormatting.fixed(Double(lo.elements) / Double(hi.elements), 1))×. \
         Any tiled matmul has this cost at small M (it is a matmul's own IO bound, not the attention's), which is why the paper's \
         Θ(Nd + N²) is the right statement only for M ≳ d². \
-        \(crossover.map { "FlashAttention moves fewer elements than standard attention from M = \(Markdown.grouped($0.1.sramElements)) on (≈ \(Markdown.fixed(Double($0.1.sramElements) / Double($0.1.headDimension * $0.1.headDimension), 1))d²); below that its T_c passes over Q and O cost more than materialising S and P (Docs/IOModel.md, *When FlashAttention moves more than standard attention*)." } ?? "")
+        \(crossover.map { "FlashAttention moves fewer elements than standard attention from M = \(NumberFormatting.grouped($0.1.sramElements)) on (≈ \(NumberFormatting.fixed(Double($0.1.sramElements) / Double($0.1.headDimension * $0.1.headDimension), 1))d²); below that its T_c passes over Q and O cost more than materialising S and P (Docs/IOModel.md, *When FlashAttention moves more than standard attention*)." } ?? "")
 
 
         """

@@ -60,9 +60,9 @@ public struct Proposition3: Sendable {
     var table = CSVTable(header: ["N", "d", "M", "M_over_Nd", "block_rows", "block_cols", "tc", "elements", "compulsory_elements", "ratio", "ratio_to_n2d2_over_m"])
     for p in points {
       table.append([
-        String(p.sequenceLength), String(p.headDimension), String(p.sramElements), Markdown.fixed(p.fraction, 6),
+        String(p.sequenceLength), String(p.headDimension), String(p.sramElements), NumberFormatting.fixed(p.fraction, 6),
         String(p.blocks.queryBlockSize), String(p.blocks.keyBlockSize), String(p.blocks.keyBlockCount(p.sequenceLength)),
-        String(p.elements), String(p.compulsory), Markdown.fixed(p.ratio, 4), Markdown.fixed(p.ratioToUpperBound, 4),
+        String(p.elements), String(p.compulsory), NumberFormatting.fixed(p.ratio, 4), NumberFormatting.fixed(p.ratioToUpperBound, 4),
       ])
     }
     return table
@@ -85,7 +85,7 @@ public struct Proposition3: Sendable {
 
   var claims: [Claim] {
     let top = topRatios
-    let text = top.map { Markdown.fixed($0, 3) }.joined(separator: ", ")
+    let text = top.map { NumberFormatting.fixed($0, 3) }.joined(separator: ", ")
     let bounded = points.map(\.ratioToUpperBound)
     return [
       Claim(
@@ -96,7 +96,7 @@ public struct Proposition3: Sendable {
       Claim(
         source: "Thm 2 / Prop. 3", statement: "traffic stays within a constant of N²d²/M over the whole range d ≤ M ≤ Nd",
         paper: "Θ(N²d²M⁻¹)",
-        simulator: "traffic / (N²d²/M) between \(Markdown.fixed(bounded.min() ?? 0, 2)) and \(Markdown.fixed(bounded.max() ?? 0, 2))",
+        simulator: "traffic / (N²d²/M) between \(NumberFormatting.fixed(bounded.min() ?? 0, 2)) and \(NumberFormatting.fixed(bounded.max() ?? 0, 2))",
         verdict: (bounded.max() ?? .infinity) / (bounded.min() ?? 0) < 1.5 ? .holds : .fails, section: "proposition3"),
     ]
   }
@@ -115,8 +115,8 @@ public struct Proposition3: Sendable {
     var rows: [[String]] = []
     for p in points {
       rows.append([
-        String(p.sequenceLength), "1/\(Int((1 / p.fraction).rounded()))", Markdown.grouped(p.sramElements), String(p.blocks.keyBlockSize),
-        String(p.blocks.keyBlockCount(p.sequenceLength)), Markdown.grouped(p.elements), Markdown.fixed(p.ratio, 3), Markdown.fixed(p.ratioToUpperBound, 2),
+        String(p.sequenceLength), "1/\(Int((1 / p.fraction).rounded()))", NumberFormatting.grouped(p.sramElements), String(p.blocks.keyBlockSize),
+        String(p.blocks.keyBlockCount(p.sequenceLength)), NumberFormatting.grouped(p.elements), NumberFormatting.fixed(p.ratio, 3), NumberFormatting.fixed(p.ratioToUpperBound, 2),
       ])
     }
     text += Markdown.table(["N", "M/(Nd)", "M", "Bc", "T_c", "elements", "traffic / 4Nd", "traffic / (N²d²/M)"], rows, alignRight: [2, 3, 4, 5, 6, 7])
@@ -125,8 +125,8 @@ public struct Proposition3: Sendable {
       let passes = Set(top.map { $0.blocks.keyBlockCount($0.sequenceLength) })
       let t = first.blocks.keyBlockCount(first.sequenceLength)
       let constant = passes.count == 1
-        ? "T_c = \(t) for every N, and the traffic is 2Nd + \(t)(3Nd + 4N) = (\(2 + 3 * t) + \(4 * t)/d)·Nd, i.e. **\(Markdown.fixed(first.ratio, 4))× the compulsory 4Nd** for all N (the solid curves meet at the right edge)"
-        : "T_c takes the values \(passes.sorted().map(String.init).joined(separator: ", ")) and the ratios are \(top.map { Markdown.fixed($0.ratio, 3) }.joined(separator: ", "))"
+        ? "T_c = \(t) for every N, and the traffic is 2Nd + \(t)(3Nd + 4N) = (\(2 + 3 * t) + \(4 * t)/d)·Nd, i.e. **\(NumberFormatting.fixed(first.ratio, 4))× the compulsory 4Nd** for all N (the solid curves meet at the right edge)"
+        : "T_c takes the values \(passes.sorted().map(String.init).joined(separator: ", ")) and the ratios are \(top.map { NumberFormatting.fixed($0.ratio, 3) }.joined(separator: ", "))"
       text += """
         **What the simulator shows.** At M = Nd the `fit` rule gives Bc = ⌈M/4d⌉ = N/4 where that plan fits, so \(constant). \
         It does not go down to 1×: Algorithm 1 still makes T_c passes over Q and O, because its block rule spends only a \

@@ -66,7 +66,7 @@ public struct Proposition4: Sendable {
     var table = CSVTable(header: ["pattern", "density", "nonzero_blocks", "total_blocks", "elements", "closed_form_elements", "elements_minus_2Nd"])
     for p in points {
       table.append([
-        p.pattern, Markdown.fixed(p.density, 6), String(p.nonzeroBlocks), String(p.totalBlocks), String(p.elements),
+        p.pattern, NumberFormatting.fixed(p.density, 6), String(p.nonzeroBlocks), String(p.totalBlocks), String(p.elements),
         String(p.closedFormElements), String(p.elements - baseElements),
       ])
     }
@@ -84,7 +84,7 @@ public struct Proposition4: Sendable {
       series: [
         LinePlot.Series("random masks", points: random.map { (x: $0.density, y: Double($0.elements)) }, joined: false),
         LinePlot.Series("named patterns (butterfly, local, strided, causal, sinks)", points: named.map { (x: $0.density, y: Double($0.elements)) }, joined: false),
-        LinePlot.Series("least squares: \(Markdown.grouped(Int(fit.intercept.rounded()))) + \(Markdown.grouped(Int(fit.slope.rounded())))·s", points: line, dashed: true, markers: false),
+        LinePlot.Series("least squares: \(NumberFormatting.grouped(Int(fit.intercept.rounded()))) + \(NumberFormatting.grouped(Int(fit.slope.rounded())))·s", points: line, dashed: true, markers: false),
       ])
     return ReproductionFile(name: "proposition4.svg", contents: plot.svg())
   }
@@ -95,12 +95,12 @@ public struct Proposition4: Sendable {
       Claim(
         source: "Prop. 4", statement: "block-sparse FlashAttention is Θ(Nd + s·N²d²/M): affine in the density s",
         paper: "Θ(Nd + s·N²d²M⁻¹)",
-        simulator: "all \(points.count) points on one line (max residual \(Markdown.fixed(fit.maxResidual, 1)) elements); "
+        simulator: "all \(points.count) points on one line (max residual \(NumberFormatting.fixed(fit.maxResidual, 1)) elements); "
           + (exactlyProportional ? "(traffic − 2Nd) ∝ s exactly" : "NOT exactly proportional"),
         verdict: exactlyProportional && points.allSatisfy(\.matchesClosedForm) ? .holds : .fails, section: "proposition4"),
       Claim(
         source: "Prop. 4", statement: "the intercept is Θ(Nd): K and V are still read when no block is kept",
-        paper: "Θ(Nd)", simulator: "intercept \(Markdown.grouped(intercept)) = \(Markdown.fixed(fit.intercept / Double(sequenceLength * headDimension), 3))·Nd",
+        paper: "Θ(Nd)", simulator: "intercept \(NumberFormatting.grouped(intercept)) = \(NumberFormatting.fixed(fit.intercept / Double(sequenceLength * headDimension), 3))·Nd",
         verdict: abs(fit.intercept - Double(baseElements)) < 0.5 ? .holds : .fails, section: "proposition4"),
     ]
   }
@@ -123,19 +123,19 @@ public struct Proposition4: Sendable {
     var rows: [[String]] = []
     for p in points {
       rows.append([
-        p.pattern, Markdown.fixed(p.density, 4), "\(p.nonzeroBlocks) / \(p.totalBlocks)", Markdown.grouped(p.elements),
-        Markdown.grouped(p.elements - baseElements),
+        p.pattern, NumberFormatting.fixed(p.density, 4), "\(p.nonzeroBlocks) / \(p.totalBlocks)", NumberFormatting.grouped(p.elements),
+        NumberFormatting.grouped(p.elements - baseElements),
       ])
     }
     text += Markdown.table(["pattern", "s", "nonzero blocks", "elements", "elements − 2Nd"], rows, alignRight: [1, 2, 3, 4])
     text += "\n![proposition4.svg](proposition4.svg)\n\n"
     text += """
       **Affine, exactly.** Every row block has r_i = Br = \(br) rows (N is a multiple of Br), so each nonzero block costs \
-      exactly 3·Br·d + 4·Br = \(Markdown.grouped(3 * br * d + 4 * br)) elements and the count is \
-      2Nd + nnz·\(Markdown.grouped(3 * br * d + 4 * br)): (traffic − 2Nd)·(total blocks) = nnz·(dense traffic − 2Nd) holds as an \
+      exactly 3·Br·d + 4·Br = \(NumberFormatting.grouped(3 * br * d + 4 * br)) elements and the count is \
+      2Nd + nnz·\(NumberFormatting.grouped(3 * br * d + 4 * br)): (traffic − 2Nd)·(total blocks) = nnz·(dense traffic − 2Nd) holds as an \
       integer identity at every point\(exactlyProportional ? "" : " — **except where it does not: see the table**"). The \
-      least-squares line has intercept \(Markdown.grouped(Int(fit.intercept.rounded()))) = 2Nd (K and V, read once whatever \
-      the mask) and slope \(Markdown.grouped(Int(fit.slope.rounded()))) = T_r·T_c·(3·Br·d + 4·Br), the dense quadratic term. Which \
+      least-squares line has intercept \(NumberFormatting.grouped(Int(fit.intercept.rounded()))) = 2Nd (K and V, read once whatever \
+      the mask) and slope \(NumberFormatting.grouped(Int(fit.slope.rounded()))) = T_r·T_c·(3·Br·d + 4·Br), the dense quadratic term. Which \
       blocks are kept does not matter, only how many: the named patterns sit on the same line as the random ones. The \
       Θ(Nd) intercept is why the paper writes Θ(Nd + s·N²d²/M) rather than Θ(s·N²d²/M); with `--skip-empty-columns` \
       the K/V loads of empty columns go too and the intercept falls towards 0 for very sparse masks.

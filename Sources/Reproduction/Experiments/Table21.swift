@@ -55,9 +55,9 @@ public struct Table21: Sendable {
     var table = CSVTable(header: ["N", "standard_mib", "flash_mib", "ratio", "paper_pytorch_mib", "paper_flash_mib", "paper_ratio", "standard_exceeds_40gb"])
     for r in rows {
       table.append([
-        String(r.sequenceLength), Markdown.fixed(r.standardMiB, 1), Markdown.fixed(r.flashMiB, 1), Markdown.fixed(r.ratio, 2),
-        r.paperPyTorch.map { Markdown.fixed($0, 0) } ?? "", r.paperFlash.map { Markdown.fixed($0, 0) } ?? "",
-        r.paperRatio.map { Markdown.fixed($0, 2) } ?? "", r.standardExceedsHBM ? "yes" : "no",
+        String(r.sequenceLength), NumberFormatting.fixed(r.standardMiB, 1), NumberFormatting.fixed(r.flashMiB, 1), NumberFormatting.fixed(r.ratio, 2),
+        r.paperPyTorch.map { NumberFormatting.fixed($0, 0) } ?? "", r.paperFlash.map { NumberFormatting.fixed($0, 0) } ?? "",
+        r.paperRatio.map { NumberFormatting.fixed($0, 2) } ?? "", r.standardExceedsHBM ? "yes" : "no",
       ])
     }
     return table
@@ -69,8 +69,8 @@ public struct Table21: Sendable {
       x: PlotAxis("sequence length N", scale: .log(base: 2), values: rows.map { Double($0.sequenceLength) }),
       y: PlotAxis("peak memory (MiB)", scale: .log(base: 10), values: rows.flatMap { [$0.standardMiB, $0.flashMiB] }),
       series: [
-        LinePlot.Series("standard (simulator) — slope \(Markdown.fixed(standardSlope.slope, 2))", points: rows.map { (x: Double($0.sequenceLength), y: $0.standardMiB) }),
-        LinePlot.Series("FlashAttention (simulator) — slope \(Markdown.fixed(flashSlope.slope, 2))", points: rows.map { (x: Double($0.sequenceLength), y: $0.flashMiB) }),
+        LinePlot.Series("standard (simulator) — slope \(NumberFormatting.fixed(standardSlope.slope, 2))", points: rows.map { (x: Double($0.sequenceLength), y: $0.standardMiB) }),
+        LinePlot.Series("FlashAttention (simulator) — slope \(NumberFormatting.fixed(flashSlope.slope, 2))", points: rows.map { (x: Double($0.sequenceLength), y: $0.flashMiB) }),
         LinePlot.Series("PyTorch (paper, Table 21)", points: rows.compactMap { r in r.paperPyTorch.map { (x: Double(r.sequenceLength), y: $0) } }, dashed: true),
         LinePlot.Series("FlashAttention (paper, Table 21)", points: rows.compactMap { r in r.paperFlash.map { (x: Double(r.sequenceLength), y: $0) } }, dashed: true),
       ])
@@ -82,14 +82,14 @@ public struct Table21: Sendable {
       Claim(
         source: "§4.3, Table 21", statement: "FlashAttention's memory grows linearly in N; standard attention's quadratically",
         paper: "linear vs quadratic",
-        simulator: "slopes \(Markdown.fixed(flashSlope.slope, 2)) (flash) and \(Markdown.fixed(standardSlope.slope, 2)) (standard, N ≥ 1024)",
+        simulator: "slopes \(NumberFormatting.fixed(flashSlope.slope, 2)) (flash) and \(NumberFormatting.fixed(standardSlope.slope, 2)) (standard, N ≥ 1024)",
         verdict: abs(flashSlope.slope - 1) <= 0.1 && abs(standardSlope.slope - 2) <= 0.1 ? .holds : .fails, section: "table21"),
     ]
     if let row = rows.first(where: { $0.sequenceLength == 4096 }), let paper = row.paperRatio {
       claims.append(Claim(
         source: "§4.3, Table 21", statement: "FlashAttention is up to 20× more memory-efficient than exact attention (N = 4096)",
-        paper: "\(Markdown.fixed(paper, 1))× (17,024 / 836 MB)",
-        simulator: "\(Markdown.fixed(row.ratio, 1))× (\(Markdown.grouped(Int(row.standardMiB.rounded()))) / \(Markdown.grouped(Int(row.flashMiB.rounded()))) MiB)",
+        paper: "\(NumberFormatting.fixed(paper, 1))× (17,024 / 836 MB)",
+        simulator: "\(NumberFormatting.fixed(row.ratio, 1))× (\(NumberFormatting.grouped(Int(row.standardMiB.rounded()))) / \(NumberFormatting.grouped(Int(row.flashMiB.rounded()))) MiB)",
         verdict: row.ratio >= 10 ? .partly : .fails, section: "table21"))
     }
     return claims
@@ -99,9 +99,9 @@ public struct Table21: Sendable {
     var table: [[String]] = []
     for r in rows {
       table.append([
-        String(r.sequenceLength), Markdown.grouped(Int(r.standardMiB.rounded())) + (r.standardExceedsHBM ? " (> 40 GB)" : ""),
-        Markdown.grouped(Int(r.flashMiB.rounded())), Markdown.fixed(r.ratio, 1),
-        r.paperPyTorch.map { Markdown.grouped(Int($0)) } ?? "OOM", r.paperFlash.map { Markdown.grouped(Int($0)) } ?? "–", r.paperRatio.map { Markdown.fixed($0, 1) } ?? "–",
+        String(r.sequenceLength), NumberFormatting.grouped(Int(r.standardMiB.rounded())) + (r.standardExceedsHBM ? " (> 40 GB)" : ""),
+        NumberFormatting.grouped(Int(r.flashMiB.rounded())), NumberFormatting.fixed(r.ratio, 1),
+        r.paperPyTorch.map { NumberFormatting.grouped(Int($0)) } ?? "OOM", r.paperFlash.map { NumberFormatting.grouped(Int($0)) } ?? "–", r.paperRatio.map { NumberFormatting.fixed($0, 1) } ?? "–",
       ])
     }
     var text = """
@@ -120,9 +120,9 @@ public struct Table21: Sendable {
       let flashTensors = Double(r.flashBytesPerHead) / (n * perNd)
       text += """
         **The model.** Standard attention keeps S and P from the forward pass and allocates dP and dS in the backward, and \
-        the simulator never frees them, so its peak is 4N² fp16 elements (\(Markdown.fixed(standardSquares, 2)) N×N matrices at \
+        the simulator never frees them, so its peak is 4N² fp16 elements (\(NumberFormatting.fixed(standardSquares, 2)) N×N matrices at \
         N = \(r.sequenceLength)) plus 8 N×d tensors (Q, K, V, O, dO, dQ, dK, dV). FlashAttention never holds an N×N matrix: its peak \
-        is those 8 N×d tensors plus ℓ and m (fp32), \(Markdown.fixed(flashTensors, 2)) N×d fp16 tensors' worth, linear in N.
+        is those 8 N×d tensors plus ℓ and m (fp32), \(NumberFormatting.fixed(flashTensors, 2)) N×d fp16 tensors' worth, linear in N.
 
 
         """
@@ -138,16 +138,16 @@ public struct Table21: Sendable {
     }
     text += """
       **Reading the paper's table with the same model.** Subtracting four fp16 N×N matrices per head from the paper's PyTorch \
-      column leaves \(derived.map { Markdown.fixed($0.1, 2) }.joined(separator: ", ")) N×d-tensor equivalents for \
+      column leaves \(derived.map { NumberFormatting.fixed($0.1, 2) }.joined(separator: ", ")) N×d-tensor equivalents for \
       N = \(derived.map { String($0.0) }.joined(separator: ", ")): the PyTorch footprint is exactly 4N² + 10Nd fp16 elements per head, \
       so the simulator's N² term (4 matrices: S, P, dP, dS) is the paper's. The paper's FlashAttention column is \
-      \(derived.map { Markdown.fixed($0.2, 2) }.joined(separator: ", ")) N×d-tensor equivalents against the simulator's \(Markdown.fixed(simulatorTensors, 2)): the \
+      \(derived.map { NumberFormatting.fixed($0.2, 2) }.joined(separator: ", ")) N×d-tensor equivalents against the simulator's \(NumberFormatting.fixed(simulatorTensors, 2)): the \
       measured runs hold about 3 (N ≤ 256) to 5 (N ≥ 512) more N×d tensors than Algorithms 1 and 4 need, consistent with \
       the FA1 kernel's fp32 intermediates (its fp32 `o_tmp`, used only when N exceeds one 256-key block, is two fp16 \
       tensors' worth) and the benchmark harness's own buffers [UNVERIFIED]. That is why the ratio differs: at N = 4096 \
-      both agree on the N² part, but the paper divides by \(Markdown.fixed(derived.last?.2 ?? 0, 2)) N×d tensors and the simulator by \
-      \(Markdown.fixed(simulatorTensors, 2)), giving \
-      \(Markdown.fixed(rows.first { $0.sequenceLength == 4096 }?.ratio ?? 0, 1))× here against the paper's 20.4×. Both grow \
+      both agree on the N² part, but the paper divides by \(NumberFormatting.fixed(derived.last?.2 ?? 0, 2)) N×d tensors and the simulator by \
+      \(NumberFormatting.fixed(simulatorTensors, 2)), giving \
+      \(NumberFormatting.fixed(rows.first { $0.sequenceLength == 4096 }?.ratio ?? 0, 1))× here against the paper's 20.4×. Both grow \
       without bound in N (∝ N/d), and standard attention exceeds the A100's 40 GB beyond N = 4096 in both (the paper's \
       PyTorch runs out of memory at 8K).
 
