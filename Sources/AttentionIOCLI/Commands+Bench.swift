@@ -39,7 +39,7 @@ extension CommandLineTool {
       guard repetitions > 0 else { throw CLIError.usage("bench: --reps must be positive, got \(repetitions)") }
       let blocks = try HeadWorkload.defaultBlocks(sequenceLength: n[0], headDimension: d[0])
       let breakdown = KernelBreakdown.measure(sequenceLength: n[0], headDimension: d[0], blocks: blocks, repetitions: repetitions)
-      standardOutput(options.has("json") ? breakdown.json().serialized(pretty: true) + "\n" : breakdown.table() + "\n")
+      standardOutput(options.has("json") ? breakdown.json().serialized(pretty: true) + "\n" : breakdown.table())
       return
     }
     var configuration = options.has("quick") ? BenchmarkConfiguration.quick : BenchmarkConfiguration.full

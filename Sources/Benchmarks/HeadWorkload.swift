@@ -44,11 +44,16 @@ public struct HeadWorkload: Sendable {
       sequenceLength: sequenceLength, headDimension: headDimension, dataType: .fp32, statisticsType: .fp32, seed: seed)
   }
 
-  /// The flash blocks the benchmark uses at N, d: what `Simulator.run` would choose on
-  /// `spec` for one grid over both passes.
-  public static func defaultBlocks(sequenceLength: Int, headDimension: Int, spec: MachineSpec = .a100_40GB) throws -> BlockSizes {
-    let problem = try problem(sequenceLength: sequenceLength, headDimension: headDimension)
-    return try BlockSelection.choose(.flash, pass: .backward, problem: problem, spec: spec)
+  /// The blocks the benchmark uses for `algorithm` at N, d: what `Simulator.run` would choose
+  /// on `spec` for one grid over both passes.
+  public static func defaultBlocks(
+    _ algorithm: BenchmarkAlgorithm = .flash, sequenceLength: Int, headDimension: Int, spec: MachineSpec = .a100_40GB
+  ) throws -> BlockSizes {
+    try defaultBlocks(algorithm, problem: problem(sequenceLength: sequenceLength, headDimension: headDimension), spec: spec)
+  }
+
+  static func defaultBlocks(_ algorithm: BenchmarkAlgorithm, problem: AttentionProblem, spec: MachineSpec) throws -> BlockSizes {
+    try BlockSelection.choose(algorithm.kind, pass: .backward, problem: problem, spec: spec)
   }
 
   /// Places head `head`'s inputs in a fresh execute-mode machine: standard normals from
@@ -61,8 +66,7 @@ public struct HeadWorkload: Sendable {
     self.algorithm = algorithm
     self.spec = spec
     problem = try Self.problem(sequenceLength: sequenceLength, headDimension: headDimension)
-    blocks = try explicitBlocks
-      ?? BlockSelection.choose(algorithm.kind, pass: .backward, problem: problem, spec: spec)
+    blocks = try explicitBlocks ?? Self.defaultBlocks(algorithm, problem: problem, spec: spec)
     machine = Machine(spec: spec, mode: .execute)
     let (n, d) = (sequenceLength, headDimension)
     var rng = SeededRandom(seed: UInt64(head))

@@ -139,35 +139,20 @@ public struct KernelBreakdown: Sendable {
 
   /// A plain-text table: µs per step, share of the step, GFLOP/s and fraction of peak.
   public func table() -> String {
-    var lines = [
-      "kernel breakdown of one forward inner step, N=\(sequenceLength), d=\(headDimension), "
-        + "Br×Bc = \(blocks.queryBlockSize)×\(blocks.keyBlockSize) (one thread; peak \(format(peakGflops, 1)) GFLOP/s):"
-    ]
+    typealias F = NumberFormatting
     let total = parts.reduce(0) { $0 + $1.microseconds }
-    let width = parts.map(\.name.count).max() ?? 0
-    for part in parts {
-      var line = "  " + part.name.padding(toLength: width, withPad: " ", startingAt: 0)
-      line += "  " + leftPad(format(part.microseconds, 2), 8) + " µs  " + leftPad(format(100 * part.microseconds / total, 1), 5) + "%"
-      if part.flops > 0 {
-        line += "  " + leftPad(format(part.gflops, 1), 6) + " GFLOP/s  " + leftPad(format(100 * part.gflops / peakGflops, 1), 5) + "% of peak"
-      }
-      lines.append(line)
-    }
     let matmul = parts.reduce(0) { $0 + $1.flops }
-    lines.append(
-      "  " + "sum of the parts".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + leftPad(format(total, 2), 8)
-        + " µs          " + leftPad(format(matmul / total / 1e3, 1), 6) + " GFLOP/s  "
-        + leftPad(format(100 * matmul / total / 1e3 / peakGflops, 1), 5) + "% of peak")
-    lines.append(
-      "  " + "bare schedule, per step".padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-        + leftPad(format(bareStepMicroseconds, 2), 8) + " µs          "
-        + leftPad(format(matmul / bareStepMicroseconds / 1e3, 1), 6) + " GFLOP/s  "
-        + leftPad(format(100 * matmul / bareStepMicroseconds / 1e3 / peakGflops, 1), 5) + "% of peak")
-    return lines.joined(separator: "\n")
-  }
-
-  private func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
-  private func leftPad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    // Name, time, share of the summed step, then the matmul rate and its fraction of peak.
+    func row(_ part: Part, share: Double?) -> [String] {
+      let rates = part.flops > 0 ? [F.fixed(part.gflops, 1) + " GFLOP/s", F.fixed(100 * part.gflops / peakGflops, 1) + "% of peak"] : []
+      return [part.name, F.fixed(part.microseconds, 2) + " µs", share.map { F.fixed(100 * $0, 1) + "%" } ?? ""] + rates
+    }
+    let rows = parts.map { row($0, share: $0.microseconds / total) } + [
+      row(Part(name: "sum of the parts", microseconds: total, flops: matmul), share: nil),
+      row(Part(name: "bare schedule, per step", microseconds: bareStepMicroseconds, flops: matmul), share: nil),
+    ]
+    return "kernel breakdown of one forward inner step, N=\(sequenceLength), d=\(headDimension), "
+      + "Br×Bc = \(blocks.queryBlockSize)×\(blocks.keyBlockSize) (one thread; peak \(F.fixed(peakGflops, 1)) GFLOP/s):\n"
+      + F.table(rows)
   }
 }
