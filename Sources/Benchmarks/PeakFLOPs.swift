@@ -110,7 +110,8 @@ public enum PeakFLOPs {
     return s[0]
   }
 
-  /// `chains16` on `SIMD8<Float>`.
+  /// `chains16` on `SIMD8<Float>` (a copy, not a generic function: debug builds do not specialise
+  /// generic SIMD code, and a generic version made the debug tests' peak probes four times slower).
   @inline(never)
   static func chains8(iterations: Int, fused: Bool) -> Float {
     typealias V = SIMD8<Float>

@@ -51,7 +51,10 @@ internal enum LaneOps {
     UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: LanePair.self)
   }
 
-  /// `a * b + c`, fused on arm64 or when built with `-DTILEKERNELS_FMA`.
+  /// `a * b + c`, fused on arm64 or when built with `-DTILEKERNELS_FMA` or `-DTILEKERNELS_AVX512`.
+  /// One overload per vector type rather than one generic function: release builds compile both
+  /// to the same instructions, but debug builds do not specialise generic SIMD code, and a
+  /// generic version made the debug test suite twice as slow.
   @inlinable @inline(__always)
   internal static func multiplyAdd(_ a: LanePair, _ b: LanePair, _ c: LanePair) -> LanePair {
     #if arch(arm64) || TILEKERNELS_FMA || TILEKERNELS_AVX512
@@ -62,7 +65,7 @@ internal enum LaneOps {
     #endif
   }
 
-  /// `a * b + c`, fused on arm64 or when built with `-DTILEKERNELS_FMA`.
+  /// `a * b + c`, fused on arm64 or when built with `-DTILEKERNELS_FMA` or `-DTILEKERNELS_AVX512`.
   @inlinable @inline(__always)
   internal static func multiplyAdd(_ a: Lane, _ b: Lane, _ c: Lane) -> Lane {
     #if arch(arm64) || TILEKERNELS_FMA || TILEKERNELS_AVX512
