@@ -163,26 +163,29 @@ public struct Machine: Sendable {
     defer { emit(.load(transfer: .init(tensor: tensor, tile: tile, rowRange: rows, columnRange: columns))) }
     guard executes, elements > 0 else { return }
     let ld = tensor.columns
-    let shift = tile.level == .sram ? sram.alignmentShift : registers.alignmentShift
     let start = hbmShift[tensor.id]
-    hbmStorage[tensor.id].withUnsafeBufferPointer { source in
-      func copy(into storage: inout [Float]) {
-        storage.withUnsafeMutableBufferPointer { arena in
-          let src = source.baseAddress! + start + rows.lowerBound * ld + columns.lowerBound
-          let dst = arena.baseAddress! + shift + tile.offset
-          if columns.count == ld && ld == tile.columns {
-            // Whole rows into a tile as wide as the tensor: one contiguous copy.
-            dst.update(from: src, count: elements)
-            return
-          }
-          for r in 0..<rows.count {
-            (dst + r * tile.columns).update(from: src + r * ld, count: columns.count)
-          }
+    // Each side is reached through a mutable access to its stored property (a uniqueness check,
+    // no retain): reading `hbmStorage[id]` or `sram.storage` into a local would retain and
+    // release the array on every transfer, 1–2% of an execute-mode FlashAttention step.
+    func copy(from source: UnsafeMutableBufferPointer<Float>, into arena: inout SRAMArena) {
+      let shift = arena.alignmentShift
+      arena.storage.withUnsafeMutableBufferPointer { arena in
+        let src = source.baseAddress! + start + rows.lowerBound * ld + columns.lowerBound
+        let dst = arena.baseAddress! + shift + tile.offset
+        if columns.count == ld && ld == tile.columns {
+          // Whole rows into a tile as wide as the tensor: one contiguous copy.
+          dst.update(from: src, count: elements)
+          return
+        }
+        for r in 0..<rows.count {
+          (dst + r * tile.columns).update(from: src + r * ld, count: columns.count)
         }
       }
+    }
+    hbmStorage[tensor.id].withUnsafeMutableBufferPointer { source in
       switch tile.level {
-      case .sram: copy(into: &sram.storage)
-      case .registers: copy(into: &registers.storage)
+      case .sram: copy(from: source, into: &sram)
+      case .registers: copy(from: source, into: &registers)
       }
     }
   }
@@ -202,11 +205,10 @@ public struct Machine: Sendable {
     guard executes, elements > 0 else { return }
     let ld = tensor.columns
     let type = tensor.elementType
-    let storage = tile.level == .sram ? sram.storage : registers.storage
-    let shift = tile.level == .sram ? sram.alignmentShift : registers.alignmentShift
     let start = hbmShift[tensor.id]
-    storage.withUnsafeBufferPointer { arena in
-      hbmStorage[tensor.id].withUnsafeMutableBufferPointer { target in
+    func copy(from arena: inout SRAMArena, into target: UnsafeMutableBufferPointer<Float>) {
+      let shift = arena.alignmentShift
+      arena.storage.withUnsafeMutableBufferPointer { arena in
         let src = arena.baseAddress! + shift + tile.offset
         let dst = target.baseAddress! + start + rows.lowerBound * ld + columns.lowerBound
         if columns.count == ld && ld == tile.columns {
@@ -220,6 +222,12 @@ public struct Machine: Sendable {
           row.update(from: src + r * tile.columns, count: columns.count)
           type.round(row, count: columns.count)
         }
+      }
+    }
+    hbmStorage[tensor.id].withUnsafeMutableBufferPointer { target in
+      switch tile.level {
+      case .sram: copy(from: &sram, into: target)
+      case .registers: copy(from: &registers, into: target)
       }
     }
   }
