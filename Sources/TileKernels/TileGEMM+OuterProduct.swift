@@ -1,6 +1,7 @@
 // The outer-product GEMM behind all three TileGEMM kernels.
 //
-// For each block of 4 rows × 32 columns of C, eight `LanePair` accumulators stay in registers;
+// For each block of 4 rows × 32 columns of C, eight `LanePair` accumulators stay in registers
+// (AVX-512 builds first cover 64-column strips with 4×64 blocks, TileGEMM+WideBlock.swift);
 // each step over depth loads two LanePairs of one B row and broadcasts four A scalars against
 // them (8 multiply–adds for 6 loads). A is read through two strides, so A·B (row stride lda,
 // depth stride 1) and Aᵀ·B (row stride 1, depth stride lda) share the kernel; A·Bᵀ first
@@ -40,15 +41,39 @@ extension TileGEMM {
   /// rounded up to 8 (true for the transposed panel), which lets the last < 8 columns use the
   /// vector kernel even when `columns < 8`.
   ///
-  /// `rowBlock` (4 or 8) is the height of the 32-column micro-kernel; tests pass both.
+  /// `rowBlock` (4 or 8) picks the short or the tall micro-kernels: 4×32 or 8×32 for 32-column
+  /// strips and, with `wideBlocks`, 4×64 or 6×64 (then 4×64 for the last 1–4 rows) for 64-column
+  /// strips, which come first (TileGEMM+WideBlock.swift). Tests pass every combination.
   @inlinable
   internal static func outerProduct(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
     ldb: Int, bIsPadded: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int,
-    columns: Int, depth: Int, epilogue: Epilogue, rowBlock: Int = defaultRowBlock
+    columns: Int, depth: Int, epilogue: Epilogue, rowBlock: Int = defaultRowBlock,
+    wideBlocks: Bool = defaultWideBlocks
   ) {
     let width = Lane.scalarCount
     var j = 0
+    if wideBlocks {
+      while columns - j >= 8 * width {
+        var i = 0
+        // With rowBlock 8, 6-row blocks (the last one may have 5 rows), then 1–4 rows left.
+        while rowBlock == 8 && rows - i > 4 {
+          outerBlock64x6(
+            a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j,
+            ldb: ldb, c: c + i * ldc + j, ldc: ldc, blockRows: Swift.min(6, rows - i),
+            depth: depth, epilogue: epilogue.rows(from: i))
+          i += 6
+        }
+        while i < rows {
+          outerBlock64x4(
+            a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j,
+            ldb: ldb, c: c + i * ldc + j, ldc: ldc, blockRows: Swift.min(4, rows - i),
+            depth: depth, epilogue: epilogue.rows(from: i))
+          i += 4
+        }
+        j += 8 * width
+      }
+    }
     while columns - j >= 4 * width {
       var i = 0
       while i < rows {

@@ -100,10 +100,15 @@ final class FusedKernelsTests: XCTestCase {
     }
   }
 
-  /// The 8-row block (used with TILEKERNELS_AVX512) sums every element in the same order as the
-  /// 4-row block, so both give the same bits, in all three forms and on ragged shapes.
-  func testEightRowBlockGivesTheFourRowBits() {
-    let shapes: [(Int, Int, Int)] = [(1, 32, 3), (5, 32, 7), (7, 33, 9), (8, 64, 16), (9, 40, 17), (12, 35, 5), (16, 96, 64), (21, 50, 130)]
+  /// The 8-row block and the 4×64 block (used with TILEKERNELS_AVX512) sum every element in the
+  /// same order as the 4-row block, so all give the same bits, in all three forms and on ragged
+  /// shapes (64-column strips with 1–3 leftover rows and 1–63 leftover columns).
+  func testEveryRegisterBlockGivesTheFourRowBits() {
+    let shapes: [(Int, Int, Int)] = [
+      (1, 32, 3), (5, 32, 7), (7, 33, 9), (8, 64, 16), (9, 40, 17), (12, 35, 5), (16, 96, 64), (21, 50, 130),
+      (1, 64, 4), (2, 128, 3), (3, 71, 9), (6, 130, 33), (13, 200, 64), (64, 192, 64),
+    ]
+    let blocks: [(rowBlock: Int, wide: Bool)] = [(4, false), (8, false), (4, true), (8, true)]
     for (index, (rows, columns, depth)) in shapes.enumerated() {
       var rng = SplitMix64(seed: UInt64(index))
       for form in ["nn", "transposedA", "transposedB"] {
@@ -113,7 +118,7 @@ final class FusedKernelsTests: XCTestCase {
         let b = PaddedTile(rows: bRows, columns: bColumns, padding: TestShapes.padding(&rng), rng: &rng)
         let c0 = PaddedTile(rows: rows, columns: columns, padding: TestShapes.padding(&rng), rng: &rng)
         var results: [PaddedTile] = []
-        for rowBlock in [4, 8] {
+        for (rowBlock, wide) in blocks {
           var c = c0
           c.storage.withUnsafeMutableBufferPointer { pc in
             a.storage.withUnsafeBufferPointer { pa in
@@ -123,11 +128,13 @@ final class FusedKernelsTests: XCTestCase {
                 case "nn":
                   TileGEMM.outerProduct(
                     a: pa.baseAddress!, aRowStride: a.ld, aDepthStride: 1, b: pb.baseAddress!, ldb: b.ld, bIsPadded: false,
-                    c: pc.baseAddress!, ldc: c0.ld, rows: rows, columns: columns, depth: depth, epilogue: epilogue, rowBlock: rowBlock)
+                    c: pc.baseAddress!, ldc: c0.ld, rows: rows, columns: columns, depth: depth, epilogue: epilogue,
+                    rowBlock: rowBlock, wideBlocks: wide)
                 case "transposedA":
                   TileGEMM.outerProduct(
                     a: pa.baseAddress!, aRowStride: 1, aDepthStride: a.ld, b: pb.baseAddress!, ldb: b.ld, bIsPadded: false,
-                    c: pc.baseAddress!, ldc: c0.ld, rows: rows, columns: columns, depth: depth, epilogue: epilogue, rowBlock: rowBlock)
+                    c: pc.baseAddress!, ldc: c0.ld, rows: rows, columns: columns, depth: depth, epilogue: epilogue,
+                    rowBlock: rowBlock, wideBlocks: wide)
                 default:
                   TileGEMM.transposeAndMultiply(
                     a: pa.baseAddress!, lda: a.ld, b: pb.baseAddress!, ldb: b.ld, c: pc.baseAddress!, ldc: c0.ld,
@@ -139,8 +146,13 @@ final class FusedKernelsTests: XCTestCase {
           results.append(c)
         }
         withTrace("\(form), rows: \(rows), columns: \(columns), depth: \(depth)") { context in
-          XCTAssertTrue(sameBits(results[0].elements, results[1].elements), context.message("8-row block differs from 4-row block"))
-          XCTAssertTrue(results[1].paddingIsIntact, context.message("padding written"))
+          for (k, result) in results.enumerated().dropFirst() {
+            let block = blocks[k]
+            XCTAssertTrue(
+              sameBits(results[0].elements, result.elements),
+              context.message("rowBlock \(block.rowBlock), wide \(block.wide) differs from the 4-row block"))
+            XCTAssertTrue(result.paddingIsIntact, context.message("padding written (rowBlock \(block.rowBlock), wide \(block.wide))"))
+          }
         }
       }
     }
