@@ -1,22 +1,21 @@
-// The 4 rows × 64 columns micro-kernel of the outer-product GEMM (AVX-512 builds).
+// The 64-column micro-kernels of the outer-product GEMM (AVX-512 builds): 6 rows × 64 columns
+// (24 zmm accumulators) and 4 rows × 64 columns (16) for the last 1–4 rows.
 //
-// Sixteen `LanePair` accumulators (one zmm each) hold a 4×64 block of C; each step over depth
-// loads one 64-float row of B (four loads) and broadcasts four A scalars against it: 16
-// multiply–adds for 8 loads, where the 8×32 block needs 10 loads (two of B, eight broadcasts)
-// for its 16. With fewer A rows in flight, the broadcasts of a row-major A (S or P̃, 192 floats
-// a row) touch 4 cache lines a step instead of 8.
+// Each step over depth loads one 64-float row of B (four loads) and broadcasts 6 (or 4) A
+// scalars against it: 24 multiply–adds for 10 loads, where the 8×32 block needs 10 loads (two
+// of B, eight broadcasts) for 16. With fewer A rows in flight, the broadcasts of a row-major A
+// (S or P̃, 192 floats a row) also touch fewer cache lines a step.
 //
-// Measured on the 2-core Sapphire Rapids VM (release, -target-cpu native, -DTILEKERNELS_AVX512,
-// one FlashAttention forward step at N = 2048, d = 64, Br×Bc = 64×192, looping over the 32 query
-// blocks, alternated in the same runs): S = Q_i·K_jᵀ took 14.4–15.7 µs against 17.2–18.3 µs
-// with 8×32 blocks, and O_i ← α·O_i + β·P̃·V_j 15.1–16.2 µs against 16.2–17.5 µs. A 6×64 block
-// (24 accumulators) gained 1–2% more on these shapes but needs a second kernel for the last
-// rows of a 64-row tile, so it was left out.
+// Measured on the 2-core Sapphire Rapids VM (release, -target-cpu native, -DTILEKERNELS_AVX512),
+// one FlashAttention forward inner step at N = 2048, d = 64, Br×Bc = 64×192 (S = τ·Q_i·K_jᵀ,
+// softmax, O_i ← α·O_i + β·P̃·V_j, looping over the 32 query blocks; same process, alternated):
+// 41.4–43.0 µs with 8×32 blocks, 38.0–38.8 µs with 4×64 blocks, 34.7–36.7 µs with 6×64 blocks
+// (a busy host: about 20% slower than a quiet one for all three).
 //
-// On AVX2 (16 ymm registers) a LanePair is two registers and 16 of them would spill, so the
-// kernel is used only with `TILEKERNELS_AVX512`; tests run it in every build. Each element of C
-// is summed over depth in the same order as by the other blocks, so the results are identical
-// bit for bit.
+// On AVX2 (16 ymm registers) a LanePair is two registers and these blocks would spill, so they
+// are used only with `TILEKERNELS_AVX512`; tests run them in every build. Each element of C is
+// summed over depth in the same order as by the other blocks, so the results are identical bit
+// for bit.
 
 extension TileGEMM {
   /// Whether `outerProduct` covers 64-column strips with the 64-wide kernels by default: with
