@@ -49,10 +49,20 @@ extension TileGEMM {
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
     ldb: Int, bIsPadded: Bool, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int,
     columns: Int, depth: Int, epilogue: Epilogue, rowBlock: Int = defaultRowBlock,
-    wideBlocks: Bool = defaultWideBlocks
+    wideBlocks: Bool = defaultWideBlocks, narrowBlocks: Bool = defaultNarrowBlocks
   ) {
     let width = Lane.scalarCount
     var j = 0
+    if narrowBlocks {
+      // The 32-column strips as pairs of 16-column strips in 6×16 blocks (TileGEMM+NarrowBlock).
+      let end = (columns / (4 * width)) * (4 * width)
+      while j < end {
+        outerStrip16(
+          a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j, ldb: ldb, c: c + j,
+          ldc: ldc, rows: rows, depth: depth, epilogue: epilogue)
+        j += 2 * width
+      }
+    }
     if wideBlocks {
       while columns - j >= 8 * width {
         var i = 0

@@ -19,7 +19,8 @@ extension TileGEMM {
   internal static func transposeAndMultiply(
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, depth: Int,
-    alpha: Float, accumulate: Bool, rowBlock: Int = defaultRowBlock
+    alpha: Float, accumulate: Bool, rowBlock: Int = defaultRowBlock,
+    narrowBlocks: Bool = defaultNarrowBlocks
   ) {
     if rows == 0 || columns == 0 { return }
     assert(MemoryLayout<TransposePanel>.size == (panelWidth * panelDepth + 64) * MemoryLayout<Float>.size)
@@ -43,7 +44,8 @@ extension TileGEMM {
           outerProduct(
             a: a + q, aRowStride: lda, aDepthStride: 1, b: panel, ldb: panelWidth,
             bIsPadded: true, c: c + j, ldc: ldc, rows: rows, columns: width, depth: chunk,
-            epilogue: Epilogue(alpha: alpha, accumulate: accumulate || q > 0), rowBlock: rowBlock)
+            epilogue: Epilogue(alpha: alpha, accumulate: accumulate || q > 0), rowBlock: rowBlock,
+            narrowBlocks: narrowBlocks)
           q += chunk
         } while q < depth
         j += width

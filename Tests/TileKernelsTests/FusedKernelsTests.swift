@@ -100,15 +100,18 @@ final class FusedKernelsTests: XCTestCase {
     }
   }
 
-  /// The 8-row block and the 4×64 block (used with TILEKERNELS_AVX512) sum every element in the
-  /// same order as the 4-row block, so all give the same bits, in all three forms and on ragged
-  /// shapes (64-column strips with 1–3 leftover rows and 1–63 leftover columns).
+  /// The 8-row block and the 4×64 and 6×64 blocks (used with TILEKERNELS_AVX512) and the 6×16
+  /// block (TILEKERNELS_FMA on AVX2) sum every element in the same order as the 4-row block, so
+  /// all give the same bits, in all three forms and on ragged shapes (64-column strips with 1–3
+  /// leftover rows and 1–63 leftover columns, 16-column strips with 1–5 leftover rows).
   func testEveryRegisterBlockGivesTheFourRowBits() {
     let shapes: [(Int, Int, Int)] = [
       (1, 32, 3), (5, 32, 7), (7, 33, 9), (8, 64, 16), (9, 40, 17), (12, 35, 5), (16, 96, 64), (21, 50, 130),
       (1, 64, 4), (2, 128, 3), (3, 71, 9), (6, 130, 33), (13, 200, 64), (64, 192, 64),
     ]
-    let blocks: [(rowBlock: Int, wide: Bool)] = [(4, false), (8, false), (4, true), (8, true)]
+    let blocks: [(rowBlock: Int, wide: Bool, narrow: Bool)] = [
+      (4, false, false), (8, false, false), (4, true, false), (8, true, false), (4, false, true), (8, true, true),
+    ]
     for (index, (rows, columns, depth)) in shapes.enumerated() {
       var rng = SplitMix64(seed: UInt64(index))
       for form in ["nn", "transposedA", "transposedB"] {
@@ -118,7 +121,7 @@ final class FusedKernelsTests: XCTestCase {
         let b = PaddedTile(rows: bRows, columns: bColumns, padding: TestShapes.padding(&rng), rng: &rng)
         let c0 = PaddedTile(rows: rows, columns: columns, padding: TestShapes.padding(&rng), rng: &rng)
         var results: [PaddedTile] = []
-        for (rowBlock, wide) in blocks {
+        for (rowBlock, wide, narrow) in blocks {
           var c = c0
           c.storage.withUnsafeMutableBufferPointer { pc in
             a.storage.withUnsafeBufferPointer { pa in
@@ -129,16 +132,17 @@ final class FusedKernelsTests: XCTestCase {
                   TileGEMM.outerProduct(
                     a: pa.baseAddress!, aRowStride: a.ld, aDepthStride: 1, b: pb.baseAddress!, ldb: b.ld, bIsPadded: false,
                     c: pc.baseAddress!, ldc: c0.ld, rows: rows, columns: columns, depth: depth, epilogue: epilogue,
-                    rowBlock: rowBlock, wideBlocks: wide)
+                    rowBlock: rowBlock, wideBlocks: wide, narrowBlocks: narrow)
                 case "transposedA":
                   TileGEMM.outerProduct(
                     a: pa.baseAddress!, aRowStride: 1, aDepthStride: a.ld, b: pb.baseAddress!, ldb: b.ld, bIsPadded: false,
                     c: pc.baseAddress!, ldc: c0.ld, rows: rows, columns: columns, depth: depth, epilogue: epilogue,
-                    rowBlock: rowBlock, wideBlocks: wide)
+                    rowBlock: rowBlock, wideBlocks: wide, narrowBlocks: narrow)
                 default:
                   TileGEMM.transposeAndMultiply(
                     a: pa.baseAddress!, lda: a.ld, b: pb.baseAddress!, ldb: b.ld, c: pc.baseAddress!, ldc: c0.ld,
-                    rows: rows, columns: columns, depth: depth, alpha: 0.5, accumulate: true, rowBlock: rowBlock)
+                    rows: rows, columns: columns, depth: depth, alpha: 0.5, accumulate: true, rowBlock: rowBlock,
+                    narrowBlocks: narrow)
                 }
               }
             }
@@ -150,8 +154,8 @@ final class FusedKernelsTests: XCTestCase {
             let block = blocks[k]
             XCTAssertTrue(
               sameBits(results[0].elements, result.elements),
-              context.message("rowBlock \(block.rowBlock), wide \(block.wide) differs from the 4-row block"))
-            XCTAssertTrue(result.paddingIsIntact, context.message("padding written (rowBlock \(block.rowBlock), wide \(block.wide))"))
+              context.message("\(block) differs from the 4-row block"))
+            XCTAssertTrue(result.paddingIsIntact, context.message("padding written (\(block))"))
           }
         }
       }
