@@ -123,6 +123,22 @@ public enum SoftmaxKernels {
       // is the same as one vector a step.
       let steps = columns / pairWidth
       var k = 0
+      while k &+ 4 <= steps {
+        let e0 = VectorExp.expNoOverflow(LaneOps.loadPair(row + c) - mPair)
+        let e1 = VectorExp.expNoOverflow(LaneOps.loadPair(row + (c &+ pairWidth)) - mPair)
+        let e2 = VectorExp.expNoOverflow(LaneOps.loadPair(row + (c &+ 2 &* pairWidth)) - mPair)
+        let e3 = VectorExp.expNoOverflow(LaneOps.loadPair(row + (c &+ 3 &* pairWidth)) - mPair)
+        LaneOps.store(e0, to: row + c)
+        LaneOps.store(e1, to: row + (c &+ pairWidth))
+        LaneOps.store(e2, to: row + (c &+ 2 &* pairWidth))
+        LaneOps.store(e3, to: row + (c &+ 3 &* pairWidth))
+        s += e0
+        s += e1
+        s += e2
+        s += e3
+        c &+= 4 &* pairWidth
+        k &+= 4
+      }
       while k &+ 2 <= steps {
         let e0 = VectorExp.expNoOverflow(LaneOps.loadPair(row + c) - mPair)
         let e1 = VectorExp.expNoOverflow(LaneOps.loadPair(row + (c &+ pairWidth)) - mPair)
