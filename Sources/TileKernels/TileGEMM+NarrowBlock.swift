@@ -1,19 +1,31 @@
-// The 16-column micro-kernel of the outer-product GEMM for AVX2 builds: 6 rows × 16 columns,
-// 12 `Lane` accumulators (ymm registers).
+// The micro-kernels of the outer-product GEMM for AVX2 builds: 6 rows × 16 columns and 4 rows
+// × 24 columns, 12 `Lane` accumulators (ymm registers) each.
 //
 // AVX2 has 16 vector registers. The 4×32 LanePair block needs 16 ymm accumulators plus four
 // for the B row and one broadcast, so it spills; 6×16 keeps 12 accumulators, two B vectors and
-// one broadcast in 15 registers. Twelve independent FMA chains cover the FMA latency × ports
-// (5 cycles × 2 on Zen 2, 4 × 2 on Zen 3 and Haswell); each depth step issues 2 loads of B and
-// 6 broadcasts of A for 12 multiply–adds, under the 2 loads a cycle that the FMAs need.
+// one broadcast in 15 registers, 4×24 keeps 12, three and one in 16. Twelve independent FMA
+// chains cover the FMA latency × ports (5 cycles × 2 on Zen 2, 4 × 2 on Zen 3 and Haswell). Per
+// depth step 6×16 issues 2 loads of B and 6 broadcasts of A for 12 multiply–adds, 4×24 3 loads
+// and 4 broadcasts.
 //
-// It covers the 32-column strips (two 16-column halves each), so the same columns go through
-// the same order of multiply–adds as with the 4×32 block, and the results are identical bit
-// for bit; the last 16- and 8-wide strips keep their even/odd-split kernels.
+// Measured on the 2-core Zen 2 VM (release, -target-cpu native, -DTILEKERNELS_FMA, sizes not
+// known to the compiler, same process): the FlashAttention step's S = τ·Q_i·K_jᵀ (64×192, depth
+// 64) ran at 55–59 GFLOP/s with the 4×32 block, 96–98 with 6×16 and 100–102 with 4×24; O_i ←
+// α·O_i + β·P̃·V_j (64×64, depth 192) at 56–60, 97–98 and 99–100 with O_i hot in L1, but with
+// O_i walking the N×d output as in the real loop 4×24 fell to 85–96 while 6×16 held 97. A
+// 24-column strip shares a cache line of each C row with its neighbour; when the epilogue reads
+// C (accumulating products) that costs more than the 4×24 block gains. So 24-column strips
+// serve products that only write C (S and dP), 16-column strips the rest: the forward pass took
+// 27.3–27.5 ms against 27.9–28.0 with 6×16 alone and 28.6–29.4 with 4×24 everywhere
+// (N = 2048, d = 64, two heads, alternated runs), the backward 63.2–64.2 against 65.4–65.8 ms.
+//
+// Both cover the columns of the 32-column strips, so every element is summed in the same order
+// as with the 4×32 block and the results are identical bit for bit; the last 16- and 8-wide
+// strips keep their even/odd-split kernels.
 
 extension TileGEMM {
-  /// Whether `outerProduct` covers its 32-column strips with 6×16 blocks by default: with
-  /// `TILEKERNELS_FMA` and without `TILEKERNELS_AVX512` (an AVX2 + FMA target).
+  /// Whether `outerProduct` covers its 32-column strips with 4×24 and 6×16 blocks by default:
+  /// with `TILEKERNELS_FMA` and without `TILEKERNELS_AVX512` (an AVX2 + FMA target).
   @inlinable internal static var defaultNarrowBlocks: Bool {
     #if TILEKERNELS_FMA && !TILEKERNELS_AVX512
       return true
@@ -126,6 +138,92 @@ extension TileGEMM {
       pc += ldc
       epilogue.finish(c50, at: pc, lanes: all, row: 5)
       epilogue.finish(c51, at: pc + w, lanes: all, row: 5)
+    }
+  }
+
+  /// One 24-column strip of C, all rows, in 4-row blocks (the last 1–3 rows re-read their last
+  /// row).
+  @inlinable
+  internal static func outerStrip24(
+    a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
+    ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, depth: Int,
+    epilogue: Epilogue
+  ) {
+    var i = 0
+    while rows - i >= 4 {
+      outerBlock24x4(
+        a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b, ldb: ldb,
+        c: c + i * ldc, ldc: ldc, blockRows: 4, depth: depth, epilogue: epilogue.rows(from: i))
+      i += 4
+    }
+    if rows > i {
+      outerBlock24x4(
+        a: a + i * aRowStride, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b, ldb: ldb,
+        c: c + i * ldc, ldc: ldc, blockRows: rows - i, depth: depth, epilogue: epilogue.rows(from: i))
+    }
+  }
+
+  /// 4 rows × 24 columns of C (12 Lane accumulators; 3 loads of B and 4 broadcasts a step for
+  /// 12 multiply–adds). Rows ≥ `blockRows` (1...4) re-read the last valid A row and are not
+  /// stored.
+  @inlinable @inline(__always)
+  internal static func outerBlock24x4(
+    a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
+    ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, blockRows: Int, depth: Int,
+    epilogue: Epilogue
+  ) {
+    let w = Lane.scalarCount
+    let row1 = blockRows > 1 ? aRowStride : 0
+    let row2 = blockRows > 2 ? 2 * aRowStride : row1
+    let row3 = blockRows > 3 ? 3 * aRowStride : row2
+    var c00 = Lane(), c01 = Lane(), c02 = Lane(), c10 = Lane(), c11 = Lane(), c12 = Lane()
+    var c20 = Lane(), c21 = Lane(), c22 = Lane(), c30 = Lane(), c31 = Lane(), c32 = Lane()
+    var pa = a
+    var pb = b
+    for _ in 0..<depth {
+      let b0 = LaneOps.load(pb)
+      let b1 = LaneOps.load(pb + w)
+      let b2 = LaneOps.load(pb + 2 * w)
+      let a0 = Lane(repeating: pa[0])
+      c00 = LaneOps.multiplyAdd(a0, b0, c00)
+      c01 = LaneOps.multiplyAdd(a0, b1, c01)
+      c02 = LaneOps.multiplyAdd(a0, b2, c02)
+      let a1 = Lane(repeating: pa[row1])
+      c10 = LaneOps.multiplyAdd(a1, b0, c10)
+      c11 = LaneOps.multiplyAdd(a1, b1, c11)
+      c12 = LaneOps.multiplyAdd(a1, b2, c12)
+      let a2 = Lane(repeating: pa[row2])
+      c20 = LaneOps.multiplyAdd(a2, b0, c20)
+      c21 = LaneOps.multiplyAdd(a2, b1, c21)
+      c22 = LaneOps.multiplyAdd(a2, b2, c22)
+      let a3 = Lane(repeating: pa[row3])
+      c30 = LaneOps.multiplyAdd(a3, b0, c30)
+      c31 = LaneOps.multiplyAdd(a3, b1, c31)
+      c32 = LaneOps.multiplyAdd(a3, b2, c32)
+      pa += aDepthStride
+      pb += ldb
+    }
+    let all = 0..<w
+    epilogue.finish(c00, at: c, lanes: all, row: 0)
+    epilogue.finish(c01, at: c + w, lanes: all, row: 0)
+    epilogue.finish(c02, at: c + 2 * w, lanes: all, row: 0)
+    if blockRows > 1 {
+      let pc = c + ldc
+      epilogue.finish(c10, at: pc, lanes: all, row: 1)
+      epilogue.finish(c11, at: pc + w, lanes: all, row: 1)
+      epilogue.finish(c12, at: pc + 2 * w, lanes: all, row: 1)
+    }
+    if blockRows > 2 {
+      let pc = c + 2 * ldc
+      epilogue.finish(c20, at: pc, lanes: all, row: 2)
+      epilogue.finish(c21, at: pc + w, lanes: all, row: 2)
+      epilogue.finish(c22, at: pc + 2 * w, lanes: all, row: 2)
+    }
+    if blockRows > 3 {
+      let pc = c + 3 * ldc
+      epilogue.finish(c30, at: pc, lanes: all, row: 3)
+      epilogue.finish(c31, at: pc + w, lanes: all, row: 3)
+      epilogue.finish(c32, at: pc + 2 * w, lanes: all, row: 3)
     }
   }
 }

@@ -24,6 +24,10 @@
 // FMA peak) in the same runs. On AVX2 (16 ymm registers) the 8-row block spills: 30 against
 // 43 GFLOP/s for 4 rows, hence the flag. Each element of C is summed in the same order by both
 // blocks, so the results are bit-identical.
+//
+// With `-DTILEKERNELS_FMA` alone (AVX2 + FMA) the 4×32 block spills too, and the 32-column
+// strips' columns go to 4×24 and 6×16 Lane blocks instead (TileGEMM+NarrowBlock.swift), again
+// in the same summation order.
 
 extension TileGEMM {
   /// Rows per micro-kernel block in the 32-column strips: 8 with `TILEKERNELS_AVX512`, else 4.
@@ -43,7 +47,9 @@ extension TileGEMM {
   ///
   /// `rowBlock` (4 or 8) picks the short or the tall micro-kernels: 4×32 or 8×32 for 32-column
   /// strips and, with `wideBlocks`, 4×64 or 6×64 (then 4×64 for the last 1–4 rows) for 64-column
-  /// strips, which come first (TileGEMM+WideBlock.swift). Tests pass every combination.
+  /// strips, which come first (TileGEMM+WideBlock.swift). `narrowBlocks` covers the 32-column
+  /// strips' columns with 4×24 and 6×16 blocks instead (TileGEMM+NarrowBlock.swift). Tests pass
+  /// every combination.
   @inlinable
   internal static func outerProduct(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,
@@ -54,8 +60,18 @@ extension TileGEMM {
     let width = Lane.scalarCount
     var j = 0
     if narrowBlocks {
-      // The 32-column strips as pairs of 16-column strips in 6×16 blocks (TileGEMM+NarrowBlock).
+      // The columns of the 32-column strips in 16-column strips, and first, when the epilogue
+      // does not read C, in as many 24-column strips as fit, leaving 0 or 16 columns (32 as two
+      // 16s rather than 24 + 8). Why only then: TileGEMM+NarrowBlock.swift.
       let end = (columns / (4 * width)) * (4 * width)
+      var strips24 = epilogue.accumulate ? 0 : end / (3 * width)
+      if end - strips24 * 3 * width == width { strips24 -= 1 }
+      for _ in 0..<strips24 {
+        outerStrip24(
+          a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j, ldb: ldb, c: c + j,
+          ldc: ldc, rows: rows, depth: depth, epilogue: epilogue)
+        j += 3 * width
+      }
       while j < end {
         outerStrip16(
           a: a, aRowStride: aRowStride, aDepthStride: aDepthStride, b: b + j, ldb: ldb, c: c + j,

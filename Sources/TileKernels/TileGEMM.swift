@@ -7,7 +7,7 @@
 ///
 /// | kernel | form | used for |
 /// |---|---|---|
-/// | `multiply` | outer product, 4×32 register block (with `TILEKERNELS_AVX512`: 6×64 and 4×64 on 64-column strips, 8×32 on the rest) | O += P·V, dQ += dS·K |
+/// | `multiply` | outer product, 4×32 register block (with `TILEKERNELS_AVX512`: 6×64 and 4×64 on 64-column strips, 8×32 on the rest; with `TILEKERNELS_FMA` alone: 4×24 and 6×16) | O += P·V, dQ += dS·K |
 /// | `multiply(…rowScales:outputScales:)` | the same, per-row scales in the final stores | O ← αO + βP̃V |
 /// | `multiplyTransposedA` | the same kernel, A read down its columns | dV += Pᵀ·dO, dK += dSᵀ·Q |
 /// | `multiplyTransposedB` | B transposed into a stack panel, then the same kernel | S = Q·Kᵀ, dP = dO·Vᵀ |
