@@ -19,7 +19,8 @@ extension CommandLineTool {
         usage: "[--json] [--threads 1|2] [--quick] [--kernels]", options: Self.benchOptions,
         discussion: """
           Run a release build: swift run -c release -Xswiftc -target-cpu -Xswiftc native \
-          -Xswiftc -DTILEKERNELS_AVX512 attention-io bench (on AVX2 CPUs use -DTILEKERNELS_FMA instead). \
+          -Xswiftc -DTILEKERNELS_FMA attention-io bench on AVX2 CPUs with FMA, -DTILEKERNELS_AVX512 instead on \
+          AVX-512 CPUs (the report's note says when the build's flag does not suit the CPU). \
           FlashAttention and standard attention, forward and backward, in execute mode with fp32 data on the \
           a100-40gb machine model; GFLOP/s count 4·N²·d per head forward and 10·N²·d backward, and each is \
           compared with a 12-chain FMA peak sampled right before each timed run. The full run also checks the N=65536 \

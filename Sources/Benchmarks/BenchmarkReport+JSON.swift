@@ -16,6 +16,8 @@ extension BenchmarkReport {
         ("cpu", .string(host.cpuModel)), ("logicalCPUs", .int(host.logicalCPUs)),
         ("lastLevelCacheBytes", .int(host.lastLevelCacheBytes)),
         ("buildFlags", .array(host.buildFlags.map(JSONValue.string))), ("optimized", .bool(host.isOptimized)),
+        ("cpuFeatures", .array(host.cpuFeatures.sorted().map(JSONValue.string))),
+        ("buildAdvice", host.buildAdvice.map(JSONValue.string) ?? .null),
       ])),
       ("flopConvention", .string(Self.flopConvention)),
       ("peakGflops", .double(peak.gflops)),

@@ -10,6 +10,7 @@ extension BenchmarkReport {
     if host.lastLevelCacheBytes > 0 { text += ", last-level cache \(mebibytes(host.lastLevelCacheBytes))" }
     text += "\nbuild: \(host.isOptimized ? "release" : "DEBUG (numbers meaningless: use -c release)")"
     text += host.buildFlags.isEmpty ? ", no TILEKERNELS_* flags" : ", -D" + host.buildFlags.joined(separator: " -D")
+    if let advice = host.buildAdvice { text += "\nnote: \(advice)" }
     text += "\nFLOPs: \(Self.flopConvention)\n"
     text += "peak (12 independent FMA chains, \(peak.variant)): median \(F.fixed(peak.gflops, 1)) GFLOP/s on 1 thread"
     if let peakTwoThreads { text += ", \(F.fixed(peakTwoThreads, 1)) on 2" }

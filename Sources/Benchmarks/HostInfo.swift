@@ -13,6 +13,14 @@ public struct HostInfo: Sendable, Hashable {
   public var buildFlags: [String]
   /// Whether this is a release (`-O`) build.
   public var isOptimized: Bool
+  /// The vector features of /proc/cpuinfo's `flags` line that pick the build flags: `fma`,
+  /// `avx2`, `avx512f` (those present).
+  public var cpuFeatures: Set<String>
+
+  /// One line of advice when the build's `TILEKERNELS_*` flags do not suit this CPU (nil when
+  /// they do, or when the CPU's features are unknown): the AVX-512 register blocks spill on a
+  /// CPU without AVX-512, and without a flag the multiply–adds are not fused.
+  public var buildAdvice: String? { Self.advice(buildFlags: buildFlags, cpuFeatures: cpuFeatures) }
 
   /// The host this process runs on.
   public static func current() -> HostInfo {
@@ -22,7 +30,30 @@ public struct HostInfo: Sendable, Hashable {
       .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
     return HostInfo(
       cpuModel: model, logicalCPUs: ProcessInfo.processInfo.activeProcessorCount,
-      lastLevelCacheBytes: lastLevelCacheBytes(), buildFlags: buildFlags, isOptimized: isOptimized)
+      lastLevelCacheBytes: lastLevelCacheBytes(), buildFlags: buildFlags, isOptimized: isOptimized,
+      cpuFeatures: cpuFeatures())
+  }
+
+  /// `fma`, `avx2` and `avx512f` where /proc/cpuinfo lists them (empty elsewhere).
+  static func cpuFeatures() -> Set<String> {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+      let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return [] }
+    return Set(line.split(separator: " ").map(String.init)).intersection(["fma", "avx2", "avx512f"])
+  }
+
+  /// The advice behind `buildAdvice`, from the build's flags and the CPU's features.
+  static func advice(buildFlags: [String], cpuFeatures: Set<String>) -> String? {
+    guard cpuFeatures.contains("fma") else { return nil }
+    let avx512 = cpuFeatures.contains("avx512f")
+    let rebuild = "rebuild with -Xswiftc -target-cpu -Xswiftc native -Xswiftc -DTILEKERNELS_\(avx512 ? "AVX512" : "FMA")"
+    if buildFlags.contains("TILEKERNELS_AVX512") {
+      return avx512 ? nil : "this CPU has no AVX-512, so the AVX-512 register blocks spill: \(rebuild)"
+    }
+    if buildFlags.contains("TILEKERNELS_FMA") {
+      return avx512 ? "this CPU has AVX-512: -DTILEKERNELS_AVX512 selects register blocks for its 32 registers" : nil
+    }
+    return "no TILEKERNELS_* flag, so multiply–adds are not fused: \(rebuild)"
   }
 
   /// The `-D` flags the kernels look at, as compiled into this binary.

@@ -107,6 +107,22 @@ final class BenchmarkPlumbingTests: XCTestCase {
     XCTAssertEqual(steps, machine.events.count)
   }
 
+  func testBuildAdviceNamesTheFlagThatSuitsTheCPU() {
+    let avx2: Set<String> = ["fma", "avx2"]
+    let avx512: Set<String> = ["fma", "avx2", "avx512f"]
+    XCTAssertNil(HostInfo.advice(buildFlags: ["TILEKERNELS_FMA"], cpuFeatures: avx2))
+    XCTAssertNil(HostInfo.advice(buildFlags: ["TILEKERNELS_AVX512"], cpuFeatures: avx512))
+    XCTAssertEqual(
+      HostInfo.advice(buildFlags: ["TILEKERNELS_AVX512"], cpuFeatures: avx2),
+      "this CPU has no AVX-512, so the AVX-512 register blocks spill: rebuild with -Xswiftc -target-cpu -Xswiftc native -Xswiftc -DTILEKERNELS_FMA")
+    XCTAssertEqual(
+      HostInfo.advice(buildFlags: [], cpuFeatures: avx512),
+      "no TILEKERNELS_* flag, so multiply–adds are not fused: rebuild with -Xswiftc -target-cpu -Xswiftc native -Xswiftc -DTILEKERNELS_AVX512")
+    XCTAssertNotNil(HostInfo.advice(buildFlags: ["TILEKERNELS_FMA"], cpuFeatures: avx512))
+    // Unknown features (not Linux, or no FMA): no advice.
+    XCTAssertNil(HostInfo.advice(buildFlags: [], cpuFeatures: []))
+  }
+
   func testHostInfoParsesCacheSizes() {
     XCTAssertEqual(HostInfo.parseSize("48K"), 48 << 10)
     XCTAssertEqual(HostInfo.parseSize("107520K"), 107_520 << 10)
