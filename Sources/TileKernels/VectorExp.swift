@@ -117,7 +117,18 @@ public enum VectorExp {
   ///   an integer add, a compare and a masked zeroing).
   @inlinable @inline(__always)
   public static func expNoOverflow(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let (t, er) = reducedExp(x)
+    expNoOverflow(reduced: rangeReduction(x), x: x)
+  }
+
+  /// `expNoOverflow(x)` from `rangeReduction(x)`: the two halves of the computation, so that a
+  /// loop can issue the reduction of later vectors before the polynomial of earlier ones (the
+  /// softmax numerator does).
+  @inlinable @inline(__always)
+  internal static func expNoOverflow(
+    reduced: (t: SIMD16<Float>, r: SIMD16<Float>), x: SIMD16<Float>
+  ) -> SIMD16<Float> {
+    let (t, r) = reduced
+    let er = polynomial(r)
     let tBits = unsafeBitCast(t, to: SIMD16<UInt32>.self)
     let bits: SIMD16<UInt32> = unsafeBitCast(er, to: SIMD16<UInt32>.self) &+ (tBits &<< 23)
     var result = unsafeBitCast(bits, to: SIMD16<Float>.self)
@@ -129,18 +140,31 @@ public enum VectorExp {
   /// e^r for the reduced argument r = x − n·ln2.
   @inlinable @inline(__always)
   internal static func reducedExp(_ x: SIMD16<Float>) -> (t: SIMD16<Float>, er: SIMD16<Float>) {
+    let (t, r) = rangeReduction(x)
+    return (t, polynomial(r))
+  }
+
+  /// t = x·log₂e + 1.5·2²³ (whose low bits hold n = round(x·log₂e)) and r = x − n·ln2, 16 lanes.
+  @inlinable @inline(__always)
+  internal static func rangeReduction(_ x: SIMD16<Float>) -> (t: SIMD16<Float>, r: SIMD16<Float>) {
     typealias V = SIMD16<Float>
     let t = LaneOps.multiplyAdd(x, V(repeating: log2e), V(repeating: roundingBias))
     let n: V = t - roundingBias
     let rHigh = LaneOps.multiplyAdd(n, V(repeating: -ln2High), x)
     let r = LaneOps.multiplyAdd(n, V(repeating: -ln2Low), rHigh)
+    return (t, r)
+  }
+
+  /// e^r ≈ 1 + r + c₂r² + … + c₆r⁶ by Horner, 16 lanes.
+  @inlinable @inline(__always)
+  internal static func polynomial(_ r: SIMD16<Float>) -> SIMD16<Float> {
+    typealias V = SIMD16<Float>
     var y = LaneOps.multiplyAdd(V(repeating: c6), r, V(repeating: c5))
     y = LaneOps.multiplyAdd(y, r, V(repeating: c4))
     y = LaneOps.multiplyAdd(y, r, V(repeating: c3))
     y = LaneOps.multiplyAdd(y, r, V(repeating: c2))
     y = LaneOps.multiplyAdd(y, r, V(repeating: 1))
-    let er = LaneOps.multiplyAdd(y, r, V(repeating: 1))
-    return (t, er)
+    return LaneOps.multiplyAdd(y, r, V(repeating: 1))
   }
 
   /// e^x for one float, bit-identical to one lane of `exp(_ x: Lane)`.
