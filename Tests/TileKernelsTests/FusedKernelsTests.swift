@@ -152,7 +152,33 @@ final class FusedKernelsTests: XCTestCase {
           }
           results.append(c)
         }
+        // The scalar twin, so that every block is also checked against it on these shapes in
+        // every build (the blocks share the 4-row block's bits, checked below).
+        var twin = c0
+        twin.storage.withUnsafeMutableBufferPointer { pc in
+          a.storage.withUnsafeBufferPointer { pa in
+            b.storage.withUnsafeBufferPointer { pb in
+              let scalar = form == "nn" ? TileGEMM.multiplyScalar : form == "transposedA" ? TileGEMM.multiplyTransposedAScalar : TileGEMM.multiplyTransposedBScalar
+              scalar(pa.baseAddress!, a.ld, pb.baseAddress!, b.ld, pc.baseAddress!, c0.ld, rows, columns, depth, 0.5, accumulate)
+            }
+          }
+        }
         withTrace("\(form), rows: \(rows), columns: \(columns), depth: \(depth)") { context in
+          for i in 0..<rows {
+            for j in 0..<columns {
+              // A few ulp of Σ|a·b| (plus |C| when accumulating), as in TileGEMMTests.
+              var magnitude: Float = 0
+              for p in 0..<depth {
+                let x = form == "transposedA" ? a[p, i] : a[i, p]
+                let y = form == "transposedB" ? b[j, p] : b[p, j]
+                magnitude += abs(x * y)
+              }
+              let tolerance = 1e-5 * (0.5 * magnitude + (accumulate ? abs(c0[i, j]) : 0)) + 1e-30
+              XCTAssertTrue(
+                isClose(results[0][i, j], twin[i, j], tolerance: tolerance),
+                context.message("C[\(i)][\(j)] = \(results[0][i, j]), scalar twin \(twin[i, j])"))
+            }
+          }
           for (k, result) in results.enumerated().dropFirst() {
             let block = blocks[k]
             XCTAssertTrue(
