@@ -133,23 +133,15 @@ public enum SoftmaxKernels {
         while k &+ 2 <= steps {
           let next0 = VectorExp.rangeReduction(LaneOps.loadPair(row + (c &+ 2 &* pairWidth)) - mPair)
           let next1 = VectorExp.rangeReduction(LaneOps.loadPair(row + (c &+ 3 &* pairWidth)) - mPair)
-          let e0 = VectorExp.expNoOverflow(reduced: (t0, r0), x: LaneOps.loadPair(row + c) - mPair)
-          let e1 = VectorExp.expNoOverflow(reduced: (t1, r1), x: LaneOps.loadPair(row + (c &+ pairWidth)) - mPair)
-          LaneOps.store(e0, to: row + c)
-          LaneOps.store(e1, to: row + (c &+ pairWidth))
-          s += e0
-          s += e1
+          s += finishExponentials(reduced: (t0, r0), at: row + c, max: mPair)
+          s += finishExponentials(reduced: (t1, r1), at: row + (c &+ pairWidth), max: mPair)
           (t0, r0) = next0
           (t1, r1) = next1
           c &+= 2 &* pairWidth
           k &+= 2
         }
-        let e0 = VectorExp.expNoOverflow(reduced: (t0, r0), x: LaneOps.loadPair(row + c) - mPair)
-        let e1 = VectorExp.expNoOverflow(reduced: (t1, r1), x: LaneOps.loadPair(row + (c &+ pairWidth)) - mPair)
-        LaneOps.store(e0, to: row + c)
-        LaneOps.store(e1, to: row + (c &+ pairWidth))
-        s += e0
-        s += e1
+        s += finishExponentials(reduced: (t0, r0), at: row + c, max: mPair)
+        s += finishExponentials(reduced: (t1, r1), at: row + (c &+ pairWidth), max: mPair)
         c &+= 2 &* pairWidth
       }
       while c &+ pairWidth <= columns {
@@ -181,6 +173,17 @@ public enum SoftmaxKernels {
       c += 1
     }
     return sum
+  }
+
+  /// The second half of the pipelined numerator: e^(x − m) at `p` from its range reduction,
+  /// with x read again from `p`, stored in place and returned for the row sum.
+  @inlinable @inline(__always)
+  internal static func finishExponentials(
+    reduced: (t: LanePair, r: LanePair), at p: UnsafeMutablePointer<Float>, max mPair: LanePair
+  ) -> LanePair {
+    let e = VectorExp.expNoOverflow(reduced: reduced, x: LaneOps.loadPair(p) - mPair)
+    LaneOps.store(e, to: p)
+    return e
   }
 
   /// In place: tile[r][c] *= factors[r].
