@@ -71,11 +71,12 @@ public struct KernelBreakdown: Sendable {
       }
       return Stopwatch.median(samples)
     }
-    // The fastest variant on this build and CPU, as the main benchmark picks it: SIMD16 chains
-    // are one zmm register each with AVX-512 but two ymm registers on AVX2, where 24 chains
-    // spill (91 against 107 GFLOP/s on Zen 2).
-    let variant = PeakFLOPs.measure(threads: 1, trials: 1).first?.variant ?? "SIMD16 fused"
-    var peaks = [PeakFLOPs.sample(variant, threads: 1)]
+    // The fastest variant on this build and CPU, and its rate as the first sample, as the main
+    // benchmark does: SIMD16 chains are one zmm register each with AVX-512 but two ymm
+    // registers on AVX2, where 24 chains spill (91 against 107 GFLOP/s on Zen 2).
+    let fastest = PeakFLOPs.measure(threads: 1, trials: 1).first
+    let variant = fastest?.variant ?? "SIMD16 fused"
+    var peaks = [fastest?.gflops ?? 0]
     let scores = time { i in
       TileGEMM.multiply(
         a: q.base + i * br * d, lda: d, b: kT.base, ldb: bc, c: s.base, ldc: bc, rows: rows(i), columns: c, depth: d,
