@@ -140,7 +140,7 @@ extension CommandLineTool {
       .value("mask", "PATTERN|FILE", "Block-sparse mask: dense, causal, local:W, strided:S, butterfly, random:DENSITY, global-local:G,W, sinks-window:S,W, topk:K, or a 0/1 mask file (Docs/BlockSparse.md)."),
       .flag("skip-empty-columns", "Block-sparse: do not load K_j, V_j for key-block columns with no nonzero block."),
       .value("inputs", "DIR", "Execute mode: read q.npy, k.npy, v.npy (and do.npy) from DIR instead of seeded normals."),
-      .value("output-dir", "DIR", "Execute mode: write o.npy (and dq.npy, dk.npy, dv.npy) as float32 into DIR."),
+      .value("output-dir", "DIR", "Execute mode: write o.npy (and dq.npy, dk.npy, dv.npy) as float32 into DIR (created if missing)."),
       .flag("force", "Overwrite existing files in --output-dir."),
       .value("format", "table|json", "Output format (default table)."),
     ]

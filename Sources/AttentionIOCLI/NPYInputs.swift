@@ -1,5 +1,6 @@
 import AttentionIO
 import Foundation
+import Reproduction
 
 /// Reads a problem's tensors from NPY files and writes its results back, for checking the
 /// simulator against numpy or PyTorch with one's own tensors. Files are `q.npy`, `k.npy`,
@@ -51,14 +52,13 @@ enum NPYInputs {
     backward ? ["o.npy", "dq.npy", "dk.npy", "dv.npy"] : ["o.npy"]
   }
 
-  /// Fails early, before any work, if the directory is missing or an output exists without --force.
+  /// Before any work: creates the directory if it is missing (as `reproduce --out` does), and
+  /// fails if it is a file or an output exists without --force.
   static func checkOutputDirectory(_ directory: String, backward: Bool, force: Bool) throws {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw CLIError.usage("simulate: --output-dir \(directory) is not a directory")
-    }
-    if !force, let existing = outputNames(backward: backward).first(where: { FileManager.default.fileExists(atPath: path(directory, $0)) }) {
-      throw CLIError.runtime("\(path(directory, existing)) already exists (pass --force to overwrite it)")
+    do {
+      try ReproductionOutput.prepare(directory: directory, files: outputNames(backward: backward), overwrite: force)
+    } catch let error as ReproductionError {
+      throw CLIError.runtime(error.description)
     }
   }
 

@@ -61,6 +61,16 @@ final class BackwardCommandTests: XCTestCase {
     XCTAssertEqual(again.code, 1)
     XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
     XCTAssertEqual(CapturedRun(arguments + ["--force"]).code, 0)
+    // A missing output directory is created (as `reproduce --out` does); a file is refused.
+    let fresh = directory.appendingPathComponent("new/nested")
+    let created = CapturedRun(arguments.dropLast() + [fresh.path])
+    XCTAssertEqual(created.code, 0, created.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: fresh.appendingPathComponent("dv.npy").path))
+    let file = directory.appendingPathComponent("q.npy")
+    let refused = CapturedRun(arguments.dropLast() + [file.path])
+    XCTAssertEqual(refused.code, 1)
+    XCTAssertTrue(refused.stderr.contains("not a directory"), refused.stderr)
+    XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
   }
 
   func testBadNPYFilesAndMaskFlagsAreOneLineUsageErrors() throws {
