@@ -15,6 +15,12 @@ let package = Package(
     /// Device model: memory levels, SRAM arena, HBM tensors, the IO ledger, the cost model.
     /// Knows nothing of attention.
     .target(name: "MemoryHierarchy"),
+    /// A real GPU's launch order, CTAs per SM and sector-granular L2 in front of DRAM.
+    /// Knows nothing of attention.
+    .target(name: "GPUModel"),
+    /// The work decomposition of real attention kernels (FlashAttention-2, explicit PyTorch) for
+    /// the GPU model.
+    .target(name: "GPUKernels", dependencies: ["GPUModel"]),
     /// SIMD micro-kernels on buffer pointers and their scalar twins. Knows nothing of IO.
     .target(name: "TileKernels"),
     /// The attention algorithms, written once against the machine's load/store/compute API.
@@ -23,11 +29,11 @@ let package = Package(
     /// serving-memory experiments.
     .target(name: "PagedKV", dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms"]),
     /// Renderers and file formats: JSON, CSV, SVG, NPY, tables. Never recomputes a number.
-    .target(name: "Reports", dependencies: ["MemoryHierarchy", "AttentionAlgorithms"]),
+    .target(name: "Reports", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "GPUModel", "GPUKernels"]),
     /// Umbrella module that re-exports the library modules.
     .target(
       name: "AttentionIO",
-      dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "PagedKV", "Reports"]),
+      dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "PagedKV", "Reports", "GPUModel", "GPUKernels"]),
     /// The paper-reproduction experiments (`attention-io reproduce`): tables, CSVs, SVG plots and the report.
     .target(name: "Reproduction", dependencies: ["AttentionIO"]),
     /// `attention-io bench`: wall-clock benchmarks of the execute-mode arithmetic and the accounting.

@@ -45,6 +45,9 @@ public struct CommandLineTool {
     Command(name: "bench", abstract: "Benchmark the execute-mode arithmetic, the accounting overhead and count mode (release build).") {
       try $0.bench($1)
     },
+    Command(name: "validate", abstract: "Compare the GPU model's DRAM and L2 traffic with Nsight Compute measurements.") {
+      try $0.validate($1)
+    },
     Command(name: "devices", abstract: "List the machine presets and their numbers.") { try $0.devices($1) },
   ]
 

@@ -143,7 +143,7 @@ extension CommandLineTool {
       .value("output-dir", "DIR", "Execute mode: write o.npy (and dq.npy, dk.npy, dv.npy) as float32 into DIR (created if missing)."),
       .flag("force", "Overwrite existing files in --output-dir."),
       .value("format", "table|json", "Output format (default table)."),
-    ]
+    ] + GPUOptions.specs
 
   func simulate(_ arguments: [String]) throws {
     if arguments.contains("--help") {
@@ -159,6 +159,11 @@ extension CommandLineTool {
       return
     }
     let options = try ParsedOptions(command: "simulate", arguments: arguments, specs: Self.simulateOptions)
+    if let kernel = options.string("kernel"), kernel != "paper" {
+      try simulateGPU(options, kernel: kernel)
+      return
+    }
+    try GPUOptions.rejectWithPaperModel(options)
     guard let algorithm = try options.choice("algorithm", AttentionAlgorithmKind.allCases.map { ($0.rawValue, $0) }) else {
       throw CLIError.usage("simulate: --algorithm is required (standard, standard-unfused, flash, flash2 or block-sparse)")
     }
