@@ -29,10 +29,10 @@ extension CommandLineTool {
     .value("sinks", "N", "Structured inputs: attention-sink tokens (default 4; also S of the sweep's streaming policy)."),
     .value("heavy-hitters", "N", "Structured inputs: heavy-hitter tokens in the prompt (default 8)."),
     .value("locality", "λ", "Structured inputs: tokens over which the local logit decays by e (default 32)."),
-    .value("sink-logit", "A", "Structured inputs: logit of a sink (default 5)."),
-    .value("heavy-logit", "A", "Structured inputs: logit of a heavy hitter (default 4)."),
-    .value("local-logit", "A", "Structured inputs: logit of the nearest key (default 4)."),
-    .value("noise", "σ", "Structured inputs: noise on every q and k coordinate (default 0.5)."),
+    .value("sink-logit", "A", "Structured inputs: logit of a sink (default 8)."),
+    .value("heavy-logit", "A", "Structured inputs: logit of a heavy hitter (default 6)."),
+    .value("local-logit", "A", "Structured inputs: logit of the nearest key (default 6)."),
+    .value("noise", "σ", "Structured inputs: noise on every q and k coordinate (default 0.3)."),
     .value("every", "N", "Single run: print every N-th step (default: about 16 rows)."),
   ]
 

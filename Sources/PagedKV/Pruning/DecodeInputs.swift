@@ -99,11 +99,11 @@ public struct StructuredDecodeInputs: Hashable, Sendable {
   /// λ, the distance over which the local logit decays by e.
   public var localityLength = 32.0
   /// Logit of a sink, of a heavy hitter, and of the nearest key (before noise).
-  public var sinkLogit = 5.0
-  public var heavyLogit = 4.0
-  public var localLogit = 4.0
+  public var sinkLogit = 8.0
+  public var heavyLogit = 6.0
+  public var localLogit = 6.0
   /// σ, the standard deviation of the noise added to every q and k coordinate.
-  public var noise = 0.5
+  public var noise = 0.3
   public var seed: UInt64 = 0
 
   public init() {}

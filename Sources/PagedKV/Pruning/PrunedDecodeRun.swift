@@ -318,6 +318,10 @@ public enum PrunedDecodeRun {
         throw PagedKVError.invariantViolated("\(policy.name) must choose the same number of pages, at least one, for each of the \(w) work items")
       }
       shape.pagesRead = pagesRead
+      if keepsScores && selection != nil {
+        // Scores are attributed slot by slot over every resident page.
+        throw PagedKVError.invariantViolated("\(policy.name) both selects pages and accumulates scores, which the run does not support")
+      }
       var compactTables: [HBMTensor] = []
       if let selection {
         shape.candidatePages = pageCount - 1
