@@ -34,6 +34,7 @@ extension CommandLineTool {
     .value("local-logit", "A", "Structured inputs: logit of the nearest key (default 6)."),
     .value("noise", "σ", "Structured inputs: noise on every q and k coordinate (default 0.3)."),
     .value("every", "N", "Single run: print every N-th step (default: about 16 rows)."),
+    .value("show-step", "I", "Single run: also print step I's traffic by operand, for the policy and for full."),
   ]
 
   func pagedPrune(_ arguments: [String]) throws {
@@ -121,6 +122,10 @@ extension CommandLineTool {
     let full = try PrunedDecodeRun.run(.full, request: request, inputs: inputs, reference: reference, progress: report("full"))
     let pruned = spec == .full ? full : try PrunedDecodeRun.run(spec, request: request, inputs: inputs, reference: reference, progress: report(spec.description))
     standardOutput(Self.pruneRunTable(pruned, full: full, inputs: inputs, every: every))
+    if let shown = try options.int("show-step") {
+      guard shown <= request.steps else { throw CLIError.usage("\(command): --show-step must be at most --steps (\(request.steps)), got \(shown)") }
+      standardOutput(Self.pruneStepBreakdown(pruned, full: full, step: shown))
+    }
   }
 
   static func writeFile(_ text: String, to path: String, force: Bool) throws {
@@ -282,6 +287,31 @@ extension CommandLineTool {
       out += "  check           kernel vs float64 on the tokens read: max relative error \(NumberFormatting.scientific(e))\n"
     }
     out += "  closed form     " + (exact ? "every step's traffic equals its closed form" : "SOME STEP DIFFERS from its closed form") + "\n"
+    return out
+  }
+
+  static func pruneStepBreakdown(_ run: PrunedDecodeResult, full: PrunedDecodeResult, step: Int) -> String {
+    let g = NumberFormatting.grouped
+    let p = run.steps[step - 1]
+    let f = full.steps[step - 1]
+    let s = p.shape
+    var out = "\nstep \(step), L=\(p.contextLength): \(run.policy) read \(s.pagesRead) page(s) per work item"
+    out += s.selectedPages > 0 ? ", ranked \(s.candidatePages) by their key bounds" : ""
+    out += s.summarizedPages > 0 ? ", summarized \(s.summarizedPages) page" : ""
+    out += s.scoredPages > 0 ? ", accumulated scores over \(s.scoredPages) page(s)" : ""
+    out += s.movedTokens > 0 ? ", moved \(s.movedTokens) token(s)" : ""
+    out += "; full read \(f.shape.pagesRead)\n"
+    var rows: [[String]] = [["operand", "\(run.policy) reads", "writes", "bytes", "full reads", "writes", "bytes"]]
+    for operand in Operand.allCases where p.ledger[operand].totalElements + f.ledger[operand].totalElements > 0 {
+      let a = p.ledger[operand]
+      let b = f.ledger[operand]
+      rows.append([operand.description, g(a.readElements), g(a.writeElements), g(a.totalBytes), g(b.readElements), g(b.writeElements), g(b.totalBytes)])
+    }
+    rows.append(["total", g(p.ledger.hbmReadElements), g(p.ledger.hbmWriteElements), g(p.ledger.hbmBytes), g(f.ledger.hbmReadElements),
+      g(f.ledger.hbmWriteElements), g(f.ledger.hbmBytes)])
+    rows.append(["FLOPs", "matmul \(g(p.ledger.matmulFLOPs))", "other \(g(p.ledger.otherFLOPs))", "", "matmul \(g(f.ledger.matmulFLOPs))",
+      "other \(g(f.ledger.otherFLOPs))", ""])
+    out += NumberFormatting.table(rows)
     return out
   }
 
