@@ -112,6 +112,10 @@ extension CommandLineTool {
     } catch let error as PagedKVError {
       throw CLIError.usage("\(command): \(error.description)")
     }
+    let shown = try options.int("show-step")
+    if let shown, shown > request.steps {
+      throw CLIError.usage("\(command): --show-step must be at most --steps (\(request.steps)), got \(shown)")
+    }
     let reference = try FullDecodeReference(inputs: inputs, request: request)
     let every = try options.int("every") ?? max(1, request.steps / 16)
     func report(_ name: String) -> (Int, Int) -> Void {
@@ -122,8 +126,7 @@ extension CommandLineTool {
     let full = try PrunedDecodeRun.run(.full, request: request, inputs: inputs, reference: reference, progress: report("full"))
     let pruned = spec == .full ? full : try PrunedDecodeRun.run(spec, request: request, inputs: inputs, reference: reference, progress: report(spec.description))
     standardOutput(Self.pruneRunTable(pruned, full: full, inputs: inputs, every: every))
-    if let shown = try options.int("show-step") {
-      guard shown <= request.steps else { throw CLIError.usage("\(command): --show-step must be at most --steps (\(request.steps)), got \(shown)") }
+    if let shown {
       standardOutput(Self.pruneStepBreakdown(pruned, full: full, step: shown))
     }
   }
@@ -216,6 +219,10 @@ extension CommandLineTool {
       promptLength: prompt, steps: steps, configuration: configuration, machine: try ProblemOptions.machine(options),
       mode: try options.choice("mode", ExecutionMode.allCases.map { ($0.rawValue, $0) }) ?? .count, seed: seed)
     let n = prompt + steps
+    guard request.inputValues <= PrunedDecodeRequest.maximumInputValues else {
+      throw CLIError.usage(
+        "\(command): the run needs \(request.inputValues) input values ((h_q + 2·h_kv)·(P + T)·d); at most \(PrunedDecodeRequest.maximumInputValues) are simulated")
+    }
     do {
       let inputs: DecodeInputs
       if let npy {

@@ -85,6 +85,8 @@ final class PagedPruneCommandTests: XCTestCase {
       ["paged", "prune", "--query-heads", "3", "--kv-heads", "2"],
       ["paged", "prune", "--locality", "0"] + Self.small,
       ["paged", "prune", "--dtype", "u8"] + Self.small,
+      ["paged", "prune", "--prompt-len", "1000000", "--head-dim", "1024"],
+      ["paged", "prune", "--policy", "full", "--show-step", "7"] + Self.small,
     ]
     for arguments in usage {
       let run = CapturedRun(arguments)

@@ -64,13 +64,16 @@ public struct DecodeInputs: Sendable {
   }
 
   /// The same inputs with every value rounded to `type` (what the cache stores).
-  func rounded(to type: ElementType) -> DecodeInputs {
+  /// - Throws: `PagedKVError.invalidArgument` when a value overflows `type` (fp16 above 65,504).
+  func rounded(to type: ElementType) throws -> DecodeInputs {
     func round(_ a: [Float]) -> [Float] { a.map { type.rounded($0) } }
-    // The shape was validated once; rounding keeps every value finite for fp16/bf16 ranges
-    // except overflow, which the caller's checks on the rounded arrays would catch.
-    return (try? DecodeInputs(
-      tokenCount: tokenCount, headDimension: headDimension, queryHeads: queryHeads, keyValueHeads: keyValueHeads,
-      keys: round(keys), values: round(values), queries: round(queries), origin: origin)) ?? self
+    do {
+      return try DecodeInputs(
+        tokenCount: tokenCount, headDimension: headDimension, queryHeads: queryHeads, keyValueHeads: keyValueHeads,
+        keys: round(keys), values: round(values), queries: round(queries), origin: origin)
+    } catch let PagedKVError.invalidArgument(reason) {
+      throw PagedKVError.invalidArgument("rounded to \(type): \(reason)")
+    }
   }
 }
 

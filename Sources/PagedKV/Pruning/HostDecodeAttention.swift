@@ -84,7 +84,7 @@ public struct FullDecodeReference: Sendable {
   /// - Throws: `PagedKVError.invalidArgument` when the inputs do not fit the request.
   public init(inputs: DecodeInputs, request: PrunedDecodeRequest) throws {
     try request.validate(inputs)
-    let host = HostDecodeAttention(inputs: inputs.rounded(to: request.configuration.dataType), scale: request.configuration.softmaxScale)
+    let host = HostDecodeAttention(inputs: try inputs.rounded(to: request.configuration.dataType), scale: request.configuration.softmaxScale)
     self.init(host: host, request: request)
   }
 

@@ -33,8 +33,17 @@ public struct PrunedDecodeRequest: Sendable {
   /// P + T, the context after the last step.
   public var maximumContext: Int { promptLength + steps }
 
-  /// The most tokens a run may hold (P + T): the float64 inputs stay within a few GiB.
+  /// The most tokens a run may hold (P + T).
   public static let maximumTokens = 1 << 20
+  /// The most input values, (h_q + 2·h_kv)·(P + T)·d: the host keeps them in float32 and float64
+  /// (3 GiB at this bound).
+  public static let maximumInputValues = 1 << 28
+
+  /// The input values a run needs.
+  public var inputValues: Int {
+    let c = configuration
+    return (c.queryHeads + 2 * c.keyValueHeads) * maximumContext * c.headDimension
+  }
 
   /// - Throws: `PagedKVError.invalidArgument` unless P ≥ 1, T ≥ 1, P + T ≤ 2²⁰ and the inputs
   ///   hold P + T tokens of the configuration's head sizes.
@@ -46,6 +55,10 @@ public struct PrunedDecodeRequest: Sendable {
         "a run needs a prompt ≥ 1, steps ≥ 1 and at most \(Self.maximumTokens) tokens in all, got P=\(promptLength), T=\(steps)")
     }
     let c = configuration
+    guard inputValues <= Self.maximumInputValues else {
+      throw PagedKVError.invalidArgument(
+        "the run needs \(inputValues) input values ((h_q + 2·h_kv)·(P + T)·d); at most \(Self.maximumInputValues) are simulated")
+    }
     guard inputs.headDimension == c.headDimension, inputs.queryHeads == c.queryHeads, inputs.keyValueHeads == c.keyValueHeads else {
       throw PagedKVError.invalidArgument(
         "inputs have d=\(inputs.headDimension), h_q=\(inputs.queryHeads), h_kv=\(inputs.keyValueHeads); "
@@ -199,7 +212,7 @@ public enum PrunedDecodeRun {
     try request.machine.validate()
     var policy = initial
     let c = request.configuration
-    let inputs = raw.rounded(to: c.dataType)
+    let inputs = try raw.rounded(to: c.dataType)
     let host = HostDecodeAttention(inputs: inputs, scale: c.softmaxScale)
     let reference = given ?? FullDecodeReference(host: host, request: request)
     guard reference.promptLength == request.promptLength, reference.steps == request.steps,
@@ -281,6 +294,9 @@ public enum PrunedDecodeRun {
         PruningView(step: i, contextLength: l, cache: cache, configuration: c, queries: queries, keyBounds: hostBounds)
       }
       let doomedPages = policy.pagesToEvict(view())
+      guard Set(doomedPages).count == doomedPages.count, doomedPages.allSatisfy({ $0 >= 0 && $0 < cache.pageCount - 1 }) else {
+        throw PagedKVError.invariantViolated("\(policy.name) may evict only distinct pages before the last, asked for \(doomedPages)")
+      }
       if !doomedPages.isEmpty { cache.evictPages(doomedPages) }
 
       let fullTable = cache.fullTable
@@ -314,8 +330,13 @@ public enum PrunedDecodeRun {
       let pageCount = cache.pageCount
       let selection = policy.pagesToRead(view())
       let reads = selection ?? Array(repeating: Array(0..<pageCount), count: w)
-      guard reads.count == w, let pagesRead = reads.first?.count, reads.allSatisfy({ $0.count == pagesRead && !$0.isEmpty }) else {
-        throw PagedKVError.invariantViolated("\(policy.name) must choose the same number of pages, at least one, for each of the \(w) work items")
+      guard reads.count == w, let pagesRead = reads.first?.count,
+        pagesRead > 0, reads.allSatisfy({ pages in
+          pages.count == pagesRead && pages.last! < pageCount && zip(pages, pages.dropFirst()).allSatisfy { $0 < $1 } && pages[0] >= 0
+        })
+      else {
+        throw PagedKVError.invariantViolated(
+          "\(policy.name) must choose, for each of the \(w) work items, as many ascending pages of the cache")
       }
       shape.pagesRead = pagesRead
       if keepsScores && selection != nil {
@@ -394,6 +415,9 @@ public enum PrunedDecodeRun {
       // Token eviction and compaction (H2O).
       var holeShare = 0.0
       let doomedSlots = policy.slotsToEvict(view(), attention: attention)
+      guard doomedSlots.allSatisfy({ $0 >= 0 && $0 < cache.tokenCount }), doomedSlots.count < cache.tokenCount else {
+        throw PagedKVError.invariantViolated("\(policy.name) may evict only held slots, and not all of them")
+      }
       if !doomedSlots.isEmpty {
         holeShare = Double(doomedSlots.count) / Double(cache.pageCount * b)
         let old = cache
