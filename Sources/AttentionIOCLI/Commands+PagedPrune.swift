@@ -287,8 +287,8 @@ extension CommandLineTool {
     if run.movedTokens > 0 || run.steps.contains(where: { $0.evictedTokens > 0 }) {
       out += "  compaction      \(g(run.movedTokens)) tokens moved, \(g(run.copyBytes)) bytes copied; mean hole share before compaction \(percent(run.meanHoleShare))\n"
     }
-    if let setup = Optional(run.setupLedger), setup.hbmBytes > 0 {
-      out += "  after prefill   \(g(setup.hbmBytes)) bytes (page key bounds of the prompt), not in the steps above\n"
+    if run.setupLedger.hbmBytes > 0 {
+      out += "  after prefill   \(g(run.setupLedger.hbmBytes)) bytes (page key bounds of the prompt), not in the steps above\n"
     }
     if let e = run.maxKernelError {
       out += "  check           kernel vs float64 on the tokens read: max relative error \(NumberFormatting.scientific(e))\n"

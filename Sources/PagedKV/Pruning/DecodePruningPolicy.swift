@@ -32,14 +32,11 @@ public struct PageKeyBounds: Sendable {
   let keyValueHeads: Int
   /// (block·h_kv + g)·2·d: the minimum (d values) then the maximum.
   var storage: [Float]
-  /// Whether each physical block holds bounds of its current page.
-  var valid: [Bool]
 
   init(blockCount: Int, keyValueHeads: Int, headDimension: Int) {
     self.headDimension = headDimension
     self.keyValueHeads = keyValueHeads
     storage = [Float](repeating: 0, count: blockCount * keyValueHeads * 2 * headDimension)
-    valid = [Bool](repeating: false, count: blockCount)
   }
 
   /// Upper bound of q·k over the page's keys (Quest, Algorithm 1): Σ_i max(q_i·min_i, q_i·max_i).

@@ -285,7 +285,7 @@ public enum PrunedDecodeRun {
       let position = p0 + i - 1
       let l = p0 + i
       var shape = PrunedStepShape()
-      let appended = try cache.append(position: position)
+      try cache.append(position: position)
       var queries = [Float](repeating: 0, count: hq * d)
       for h in 0..<hq {
         for x in 0..<d { queries[h * d + x] = inputs.queries[(h * n + position) * d + x] }
@@ -318,7 +318,7 @@ public enum PrunedDecodeRun {
         on: &machine, pool: pool, sequence: .init(table: fullTable, newKeys: newKeys, newValues: newValues), configuration: c,
         tiles: tiles)
       if keepsScores {
-        try kernels.clearAccumulator(slot: appended.slot, cache: cache, on: &machine)
+        try kernels.clearAccumulator(slot: cache.tokenCount - 1, cache: cache, on: &machine)
         shape.clearedScoreSlots = 1
       }
       if keepsBounds, cache.pages[cache.pageCount - 1].positions.count == b {

@@ -90,7 +90,6 @@ struct PruningKernels {
         host.storage[base + d + x] = high
       }
     }
-    host.valid[page.physicalBlock] = true
   }
 
   /// Quest's selection, per work item: loads the bounds of every full page but the last, ranks
