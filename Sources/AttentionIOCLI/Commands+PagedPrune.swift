@@ -34,6 +34,7 @@ extension CommandLineTool {
     .value("local-logit", "A", "Structured inputs: logit of the nearest key (default 6)."),
     .value("noise", "σ", "Structured inputs: noise on every q and k coordinate (default 0.3)."),
     .value("every", "N", "Single run: print every N-th step (default: about 16 rows)."),
+    .value("format", "table|json", "Output format (default table)."),
     .value("show-step", "I", "Single run: also print step I's traffic by operand, for the policy and for full."),
   ]
 
@@ -75,6 +76,7 @@ extension CommandLineTool {
       throw CLIError.runtime("\(path) already exists (pass --force to overwrite it)")
     }
 
+    let format = try options.choice("format", [("table", "table"), ("json", "json")]) ?? "table"
     let seed = try options.uint64("seed") ?? 0
     let (inputs, request) = try Self.pruneInputsAndRequest(options, seed: seed)
     let progress = standardError
@@ -101,7 +103,18 @@ extension CommandLineTool {
       let full = rows[0].result
       if let csvPath { try Self.writeFile(Self.pruneCSV(rows, full: full), to: csvPath, force: force) }
       if let svgPath { try Self.writeFile(Self.pruneSVG(rows, full: full), to: svgPath, force: force) }
-      standardOutput(Self.pruneSweepTable(rows, full: full, inputs: inputs))
+      if format == "json" {
+        standardOutput(JSONValue.object([
+          ("command", .string("paged prune")), ("problem", Self.pruneProblemJSON(request, inputs: inputs)),
+          ("runs", .array(rows.map { row in
+            var fields = Self.pruneRunSummaryJSON(row.result, full: full)
+            fields.insert(contentsOf: [("family", .string(row.spec.family)), ("budgetFraction", .double(row.fraction)), ("budgetPages", .int(row.budgetPages))], at: 1)
+            return .object(fields)
+          })),
+        ]).serialized(pretty: true) + "\n")
+      } else {
+        standardOutput(Self.pruneSweepTable(rows, full: full, inputs: inputs))
+      }
       for path in [csvPath, svgPath].compactMap({ $0 }) { standardOutput("wrote \(path)\n") }
       return
     }
@@ -125,6 +138,10 @@ extension CommandLineTool {
     }
     let full = try PrunedDecodeRun.run(.full, request: request, inputs: inputs, reference: reference, progress: report("full"))
     let pruned = spec == .full ? full : try PrunedDecodeRun.run(spec, request: request, inputs: inputs, reference: reference, progress: report(spec.description))
+    if format == "json" {
+      standardOutput(Self.pruneRunJSON(pruned, full: full, inputs: inputs).serialized(pretty: true) + "\n")
+      return
+    }
     standardOutput(Self.pruneRunTable(pruned, full: full, inputs: inputs, every: every))
     if let shown {
       standardOutput(Self.pruneStepBreakdown(pruned, full: full, step: shown))
@@ -295,6 +312,49 @@ extension CommandLineTool {
     }
     out += "  closed form     " + (exact ? "every step's traffic equals its closed form" : "SOME STEP DIFFERS from its closed form") + "\n"
     return out
+  }
+
+  static func pruneProblemJSON(_ request: PrunedDecodeRequest, inputs: DecodeInputs) -> JSONValue {
+    let c = request.configuration
+    return .object([
+      ("promptLength", .int(request.promptLength)), ("steps", .int(request.steps)), ("blockSize", .int(c.blockSize)),
+      ("headDim", .int(c.headDimension)), ("queryHeads", .int(c.queryHeads)), ("kvHeads", .int(c.keyValueHeads)),
+      ("kvReads", .string(c.keyValueReads.rawValue)), ("splits", .int(c.splits)), ("dtype", .string(c.dataType.rawValue)),
+      ("mode", .string(request.mode.rawValue)), ("machine", .string(request.machine.name)), ("inputs", .string(inputs.origin)),
+      ("seed", .int(Int(truncatingIfNeeded: request.seed))),
+    ])
+  }
+
+  static func pruneRunSummaryJSON(_ run: PrunedDecodeResult, full: PrunedDecodeResult) -> [(String, JSONValue)] {
+    var fields: [(String, JSONValue)] = [
+      ("policy", .string(run.policy)), ("active", .bool(run.active)), ("readBytes", .int(run.readBytes)),
+      ("writeBytes", .int(run.writeBytes)), ("readVsFull", .double(Double(run.readBytes) / Double(full.readBytes))),
+      ("memoryHeldBytes", .int(run.finalBytesHeld)), ("peakMemoryHeldBytes", .int(run.peakBytesHeld)),
+      ("relativeErrorMean", .double(run.meanRelativeError)), ("relativeErrorMax", .double(run.maxRelativeError)),
+      ("recallMean", .double(run.meanRecall)), ("recallMin", .double(run.minRecall)), ("tokensMoved", .int(run.movedTokens)),
+      ("copyBytes", .int(run.copyBytes)), ("setupBytes", .int(run.setupLedger.hbmBytes)),
+      ("closedFormMatches", .bool(run.steps.allSatisfy {
+        PrunedDecodeRun.closedForm(shape: $0.shape, configuration: run.request.configuration).matches($0.ledger)
+      })),
+    ]
+    if let e = run.maxKernelError { fields.append(("kernelMaxRelativeError", .double(e))) }
+    return fields
+  }
+
+  static func pruneRunJSON(_ run: PrunedDecodeResult, full: PrunedDecodeResult, inputs: DecodeInputs) -> JSONValue {
+    let steps: [JSONValue] = zip(run.steps, full.steps).map { p, f in
+      .object([
+        ("step", .int(p.step)), ("contextLength", .int(p.contextLength)), ("pagesRead", .int(p.shape.pagesRead)),
+        ("readBytes", .int(p.readBytes)), ("writeBytes", .int(p.writeBytes)), ("memoryHeldBytes", .int(p.bytesHeld)),
+        ("fullReadBytes", .int(f.readBytes)), ("fullMemoryHeldBytes", .int(f.bytesHeld)),
+        ("relativeError", .double(p.relativeError)), ("recall", .double(p.recall)), ("tokensMoved", .int(p.shape.movedTokens)),
+      ])
+    }
+    return .object([
+      ("command", .string("paged prune")), ("problem", pruneProblemJSON(run.request, inputs: inputs)),
+      ("run", .object(pruneRunSummaryJSON(run, full: full))), ("full", .object(pruneRunSummaryJSON(full, full: full))),
+      ("steps", .array(steps)),
+    ])
   }
 
   static func pruneStepBreakdown(_ run: PrunedDecodeResult, full: PrunedDecodeResult, step: Int) -> String {

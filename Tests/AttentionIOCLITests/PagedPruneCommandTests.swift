@@ -30,6 +30,18 @@ final class PagedPruneCommandTests: XCTestCase {
     XCTAssertTrue(h2o.stdout.contains("kernel vs float64"), h2o.stdout)
   }
 
+  func testJSONHasTheRunTheFullBaselineAndEveryStep() throws {
+    let run = CapturedRun(["paged", "prune", "--policy", "streaming:4,16", "--format", "json"] + Self.small)
+    XCTAssertEqual(run.code, 0, run.stderr)
+    let json = try JSONValue.parse(run.stdout)
+    XCTAssertEqual(json["run"]?["policy"]?.stringValue, "streaming:4,16")
+    XCTAssertEqual(json["run"]?["closedFormMatches"], JSONValue.bool(true))
+    XCTAssertEqual(json["full"]?["relativeErrorMean"]?.doubleValue, 0)
+    guard let stepsValue = json["steps"], case let JSONValue.array(steps) = stepsValue else { return XCTFail(run.stdout) }
+    XCTAssertEqual(steps.count, 6)
+    XCTAssertLessThan(steps[5]["memoryHeldBytes"]?.intValue ?? .max, steps[5]["fullMemoryHeldBytes"]?.intValue ?? 0)
+  }
+
   func testSweepWritesOneCSVRowPerPolicyAndBudgetAndAnSVG() throws {
     let csv = directory.appendingPathComponent("out.csv").path
     let run = CapturedRun(["paged", "prune", "--sweep", "--csv", csv, "--budgets", "0.25,0.5"] + Self.small)
