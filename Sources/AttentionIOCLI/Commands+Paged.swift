@@ -16,6 +16,7 @@ extension CommandLineTool {
       decode      One decode step through block tables: exact HBM traffic per operand, closed form, time.
       waste       vLLM Figure 2: how much KV memory holds token states under Orca-style and paged allocators.
       share       vLLM Figure 15: KV blocks saved by sharing in parallel sampling and beam search.
+      prune       Decode-time pruning (Quest, StreamingLLM, H2O): bytes read and KV held against error and recall.
 
     Run 'attention-io paged <subcommand> --help' for its options.
 
@@ -32,8 +33,9 @@ extension CommandLineTool {
     case "decode": try pagedDecode(rest)
     case "waste": try pagedWaste(rest)
     case "share": try pagedShare(rest)
+    case "prune": try pagedPrune(rest)
     default:
-      throw CLIError.usage("paged: unknown subcommand '\(sub)' (subcommands: decode, waste, share)")
+      throw CLIError.usage("paged: unknown subcommand '\(sub)' (subcommands: decode, waste, share, prune)")
     }
   }
 

@@ -147,7 +147,8 @@ public enum PagedDecodeAttention {
   /// One work item over one partition: the online softmax over the partition's blocks.
   static func attend(
     on machine: inout Machine, pool: KVPool, tensors: Tensors, sequenceIndex s: Int, table: BlockTable, workItem w: Int,
-    partition p: Int, of partitions: Int, configuration c: PagedDecodeConfiguration, tiles t: Tiles
+    partition p: Int, of partitions: Int, configuration c: PagedDecodeConfiguration, tiles t: Tiles,
+    scores: HBMTensor? = nil
   ) throws {
     let r = c.rowsPerWorkItem
     let d = c.headDimension
@@ -177,6 +178,11 @@ public enum PagedDecodeAttention {
             a: sram[t.q], lda: d, b: sram[t.k], ldb: d, c: sram[t.s], ldc: b, rows: r, columns: b, depth: d,
             alpha: tau, accumulate: false)
           TileMasks.applyKeyPadding(sram[t.s], ld: b, rows: r, columns: b, columnOffset: 0, validColumns: fill)
+        }
+        if let scores {
+          // Heavy-hitter tracking (H2O) keeps the masked logits of every block read: row h of
+          // the sequence's query heads, columns of logical block j.
+          try machine.store(t.s, into: scores, rows: queryRows, columns: (j * b)..<((j + 1) * b))
         }
         machine.compute("m̃ = rowmax(s), p̃ = exp(s − m̃), ℓ̃ = rowsum(p̃)", kind: .other, flops: 4 * r * b) { sram in
           RowReductions.rowMax(sram[t.s], ld: b, rows: r, columns: b, into: sram[t.mt])
