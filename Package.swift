@@ -52,6 +52,7 @@ let package = Package(
     // MARK: - Unit test bundles
     .testTarget(name: "MemoryHierarchyTests", dependencies: ["MemoryHierarchy", "_TestSupport"]),
     .testTarget(name: "TileKernelsTests", dependencies: ["TileKernels", "_TestSupport"]),
+    .testTarget(name: "GPUModelTests", dependencies: ["GPUModel", "GPUKernels", "_TestSupport"]),
     .testTarget(
       name: "AttentionAlgorithmsTests",
       dependencies: ["AttentionAlgorithms", "MemoryHierarchy", "TileKernels", "_TestSupport"]),

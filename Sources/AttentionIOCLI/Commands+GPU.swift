@@ -111,7 +111,9 @@ extension CommandLineTool {
     let progress = ProgressLine(write: standardError)
     let report: GPUTrafficReport
     do {
-      report = try GPUTrafficModel.run(preset: preset, workload: workload, device: device, betweenKernels: between) { index, count, share in
+      report = try GPUTrafficModel.run(
+        preset: preset, workload: workload, device: device, betweenKernels: between, threads: try ProblemOptions.threads(options)
+      ) { index, count, share in
         progress.update("simulate --kernel \(kernel)", done: Double(index) + share, total: Double(count))
       }
     } catch let error as GPUModelError {

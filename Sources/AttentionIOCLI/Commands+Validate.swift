@@ -6,6 +6,7 @@ extension CommandLineTool {
     .value("measured", "FILE|DIR", "A measurement CSV (Docs/Validation/measure.py writes one), or a folder of them (default Docs/Validation)."),
     .value("l2-between-kernels", "flush|keep", "flush (default) matches Nsight Compute's cold L2 at every kernel."),
     .value("format", "table|json|csv", "Output format (default table)."),
+    .value("threads", "T", "Kernels simulated side by side (default: all cores); results do not depend on it."),
   ]
 
   /// `attention-io validate`: the GPU model against Nsight Compute measurements.
@@ -25,6 +26,8 @@ extension CommandLineTool {
     let options = try ParsedOptions(command: "validate", arguments: arguments, specs: Self.validateOptions)
     let between = try options.choice("l2-between-kernels", L2BetweenKernels.allCases.map { ($0.rawValue, $0) }) ?? .flush
     let format = try options.choice("format", [("table", "table"), ("json", "json"), ("csv", "csv")]) ?? "table"
+    let threads = try options.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
+    guard threads >= 1 else { throw CLIError.usage("validate: --threads must be at least 1, got \(threads)") }
     let path = options.string("measured") ?? "Docs/Validation"
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -50,7 +53,9 @@ extension CommandLineTool {
     for (index, row) in measured.enumerated() {
       let start = Date()
       do {
-        let report = try GPUTrafficModel.run(preset: row.preset, workload: row.workload, device: row.device, betweenKernels: between) {
+        let report = try GPUTrafficModel.run(
+          preset: row.preset, workload: row.workload, device: row.device, betweenKernels: between, threads: threads
+        ) {
           kernel, kernels, share in
           progress.update("validate \(row.label)", done: Double(index) + (Double(kernel) + share) / Double(kernels), total: Double(measured.count))
         }

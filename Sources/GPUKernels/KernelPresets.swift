@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import GPUModel
 
 /// A real attention implementation: the sequence of kernels it launches for a workload on a GPU.
@@ -66,17 +68,82 @@ public enum GPUTrafficModel {
   /// `progress` gets (kernel index, kernel count, share of the kernel's CTAs started).
   public static func run(
     preset: any AttentionKernelPreset, workload: AttentionWorkload, device: GPUDeviceSpec,
-    betweenKernels: L2BetweenKernels = .flush, progress: ((Int, Int, Double) -> Void)? = nil
+    betweenKernels: L2BetweenKernels = .flush, threads: Int = 1, progress: ((Int, Int, Double) -> Void)? = nil
   ) throws -> GPUTrafficReport {
     guard workload.elementBytes == 2 else {
       throw GPUModelError.unsupported("the GPU kernel presets model fp16/bf16 inputs (2-byte elements)")
     }
-    let kernels = try preset.kernels(for: workload, on: device)
-    let simulator = LaunchSimulator(device: device, betweenKernels: betweenKernels)
-    var traffic: [KernelTraffic] = []
-    for (index, kernel) in kernels.enumerated() {
-      traffic.append(try simulator.run(kernel) { share in progress?(index, kernels.count, share) })
+    guard device.l2.sectorsPerLine >= 1, device.l2.sectorsPerLine <= 4, device.l2.lineBytes % device.l2.sectorBytes == 0 else {
+      throw GPUModelError.unsupported("the L2 model takes lines of one to four sectors, got \(device.l2.lineBytes)-byte lines of \(device.l2.sectorBytes)-byte sectors")
     }
-    return GPUTrafficReport(preset: preset.name, device: device, workload: workload, betweenKernels: betweenKernels, kernels: traffic)
+    let kernels = try preset.kernels(for: workload, on: device)
+    var traffic = [KernelTraffic?](repeating: nil, count: kernels.count)
+    if betweenKernels == .keep || threads <= 1 || kernels.count == 1 {
+      let simulator = LaunchSimulator(device: device, betweenKernels: betweenKernels)
+      for (index, kernel) in kernels.enumerated() {
+        traffic[index] = try simulator.run(kernel) { share in progress?(index, kernels.count, share) }
+      }
+    } else {
+      // Each kernel starts with a flushed L2, so kernels are independent: run them side by side,
+      // each on its own simulated L2. The results do not depend on the thread count.
+      let shared = SharedRun(count: kernels.count, progress: progress)
+      DispatchQueue.concurrentPerform(iterations: min(threads, kernels.count)) { _ in
+        let simulator = LaunchSimulator(device: device, betweenKernels: .flush)
+        while let index = shared.take() {
+          do {
+            let result = try simulator.run(kernels[index]) { share in shared.report(index, share) }
+            shared.store(index, result)
+          } catch {
+            shared.fail(error)
+          }
+        }
+      }
+      if let failure = shared.failure { throw failure }
+      traffic = shared.traffic
+    }
+    return GPUTrafficReport(preset: preset.name, device: device, workload: workload, betweenKernels: betweenKernels, kernels: traffic.map { $0! })
+  }
+}
+
+/// The state kernels share when they run side by side, behind one lock.
+private final class SharedRun: @unchecked Sendable {
+  private let lock = NSLock()
+  private let count: Int
+  private let progress: ((Int, Int, Double) -> Void)?
+  private var next = 0
+  private(set) var traffic: [KernelTraffic?]
+  private(set) var failure: Error?
+
+  init(count: Int, progress: ((Int, Int, Double) -> Void)?) {
+    self.count = count
+    self.progress = progress
+    traffic = Array(repeating: nil, count: count)
+  }
+
+  /// The next kernel to run, or nil when all are taken or one failed.
+  func take() -> Int? {
+    lock.lock()
+    defer { lock.unlock() }
+    guard next < count, failure == nil else { return nil }
+    next += 1
+    return next - 1
+  }
+
+  func report(_ index: Int, _ share: Double) {
+    lock.lock()
+    defer { lock.unlock() }
+    progress?(index, count, share)
+  }
+
+  func store(_ index: Int, _ result: KernelTraffic) {
+    lock.lock()
+    defer { lock.unlock() }
+    traffic[index] = result
+  }
+
+  func fail(_ error: Error) {
+    lock.lock()
+    defer { lock.unlock() }
+    failure = error
   }
 }
