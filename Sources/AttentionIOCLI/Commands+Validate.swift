@@ -6,6 +6,8 @@ extension CommandLineTool {
     .value("measured", "FILE|DIR", "A measurement CSV (Docs/Validation/measure.py writes one), or a folder of them (default Docs/Validation)."),
     .value("l2-between-kernels", "flush|keep", "flush (default) matches Nsight Compute's cold L2 at every kernel."),
     .value("format", "table|json|csv", "Output format (default table)."),
+    .value("kernel", "NAME", "Only the rows of this preset (fa2, pytorch-explicit)."),
+    .value("device", "NAME", "Only the rows measured on this device preset (h100-sxm, h200, …)."),
     .value("threads", "T", "Kernels simulated side by side (default: all cores); results do not depend on it."),
   ]
 
@@ -48,6 +50,17 @@ extension CommandLineTool {
         throw CLIError.usage("validate: \(error.description)")
       }
     }
+    if let kernel = options.string("kernel") {
+      _ = try GPUOptions.preset(kernel, command: "validate")
+      measured = measured.filter { $0.preset.name == kernel }
+    }
+    if let device = options.string("device") {
+      guard GPUDeviceSpec.preset(named: device) != nil else {
+        throw CLIError.usage("validate: unknown --device '\(device)' (\(GPUDeviceSpec.presets.map(\.name).joined(separator: ", ")))")
+      }
+      measured = measured.filter { $0.device.name == device }
+    }
+    guard !measured.isEmpty else { throw CLIError.usage("validate: no measured rows left to compare") }
     let progress = ProgressLine(write: standardError)
     var rows: [ValidationRow] = []
     for (index, row) in measured.enumerated() {
