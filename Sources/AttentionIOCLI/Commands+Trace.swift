@@ -9,8 +9,9 @@ extension CommandLineTool {
       "seq-len": "Sequence length N (default 16).",
       "head-dim": "Head dimension d (default 8).",
       "device": "Machine preset or a device file (default teaching: a 384-byte SRAM; see 'attention-io devices').",
+      "sram-bytes": "Override the SRAM capacity (html with no problem or machine flags: N = 64 on 2,048 bytes, where FlashAttention wins).",
     ]
-    let shared = ["seq-len", "head-dim", "dtype", "scale", "device", "sram-bytes", "block-rows", "block-cols", "block-rule", "seed"]
+    let shared = ["seq-len", "head-dim", "dtype", "scale", "device", "sram-bytes", "register-bytes", "block-rows", "block-cols", "block-rule", "seed"]
     return shared.compactMap { name in
       guard let spec = ProblemOptions.specs.first(where: { $0.name == name }) else { return nil }
       guard let help = overrides[name] else { return spec }
@@ -46,16 +47,23 @@ extension CommandLineTool {
           steps (\(NumberFormatting.grouped(HTMLTraceDocument.stepLimit)) per algorithm for html). Examples:
             attention-io trace --algorithm flash --format text
             attention-io trace --algorithm flash --format html --out flash.html
+            attention-io trace --algorithm flash --format html --device teaching --out tiny-sram.html
             attention-io trace --algorithm standard --format chrome --time-scale 1000 --out standard.json
           """))
       return
     }
     var options = try ParsedOptions(command: "trace", arguments: arguments, specs: Self.traceOptions)
-    // The trace's defaults: the teaching problem on the teaching machine.
+    // The trace's defaults: the teaching problem on the teaching machine. The HTML lesson with no
+    // problem or machine flags is the first one a reader sees, so it gets a problem where
+    // FlashAttention wins (N = 64 on a 2,048-byte SRAM); the tiny-SRAM reversal is one flag away
+    // (`--device teaching`) and titled as such.
     var defaults: [String] = []
-    if options.string("seq-len") == nil { defaults += ["--seq-len", "16"] }
+    let shapeFlags = ["seq-len", "head-dim", "device", "sram-bytes", "register-bytes", "block-rows", "block-cols", "block-rule", "dtype"]
+    let firstLesson = options.string("format") == TraceFormat.html.rawValue && shapeFlags.allSatisfy { options.string($0) == nil }
+    if options.string("seq-len") == nil { defaults += ["--seq-len", firstLesson ? "64" : "16"] }
     if options.string("head-dim") == nil { defaults += ["--head-dim", "8"] }
     if options.string("device") == nil { defaults += ["--device", "teaching"] }
+    if firstLesson { defaults += ["--sram-bytes", "2048"] }
     if !defaults.isEmpty {
       options = try ParsedOptions(command: "trace", arguments: arguments + defaults, specs: Self.traceOptions)
     }
