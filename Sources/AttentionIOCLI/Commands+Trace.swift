@@ -93,9 +93,20 @@ extension CommandLineTool {
     func record(_ kind: AttentionAlgorithmKind) throws -> Trace {
       do {
         return try Trace.record(kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit)
-      } catch let TraceError.tooManySteps(kind, steps, isLowerBound, limit) where format == .html {
+      } catch let TraceError.tooManySteps(kind, steps, isLowerBound, limit) {
+        // One number format in every refusal, and only advice that works: --format chrome only
+        // when the run is known to fit its own limit.
+        let g = NumberFormatting.grouped
+        let takes = "\(kind.rawValue) takes \(isLowerBound ? "at least " : "")\(g(steps)) steps"
+        var advice = "try a smaller problem (smaller --seq-len, or a larger --sram-bytes for bigger blocks)"
+        if format == .html {
+          if !isLowerBound, steps <= Trace.defaultStepLimit {
+            advice += ", or --format chrome, text or csv (up to \(g(Trace.defaultStepLimit)) steps)"
+          }
+          throw CLIError.runtime("trace: the HTML animation holds at most \(g(limit)) steps per algorithm, but \(takes); \(advice)")
+        }
         throw CLIError.runtime(
-          "trace: the HTML animation holds at most \(NumberFormatting.grouped(limit)) steps per algorithm, but \(kind.rawValue) takes \(isLowerBound ? "at least " : "")\(NumberFormatting.grouped(steps)); try a smaller problem (smaller --seq-len, or a larger --sram-bytes) or --format chrome")
+          "trace: \(takes), more than the limit of \(g(limit)); \(advice); 'attention-io simulate' counts a run of any size without tracing it")
       } catch let error as TraceError {
         throw CLIError.runtime("trace: \(error.description)")
       }
