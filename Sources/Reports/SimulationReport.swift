@@ -49,7 +49,7 @@ public enum SimulationReport {
   static func tiles(_ placements: [TilePlacement]) -> JSONValue {
     .array(placements.map { placed in
       .object([
-        ("name", .string(placed.tile.name)), ("operand", .string(placed.tile.operand.description)),
+        ("name", .string(placed.tile.name)), ("operand", .string(placed.tile.operand.key)),
         ("rows", .int(placed.tile.rows)), ("cols", .int(placed.tile.columns)),
         ("dtype", .string(placed.tile.elementType.rawValue)), ("bytes", .int(placed.tile.bytes)),
         ("level", .string(placed.level.rawValue)), ("spilled", .bool(placed.spilled)),
