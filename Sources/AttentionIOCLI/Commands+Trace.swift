@@ -100,7 +100,10 @@ extension CommandLineTool {
         let takes = "\(kind.rawValue) takes \(isLowerBound ? "at least " : "")\(g(steps)) steps"
         var advice = "try a smaller problem (smaller --seq-len, or a larger --sram-bytes for bigger blocks)"
         if format == .html {
-          if !isLowerBound, steps <= Trace.defaultStepLimit {
+          let fitsOtherFormats = !isLowerBound
+            ? steps <= Trace.defaultStepLimit
+            : (try? Trace.record(kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .count, stepLimit: Trace.defaultStepLimit)) != nil
+          if fitsOtherFormats {
             advice += ", or --format chrome, text or csv (up to \(g(Trace.defaultStepLimit)) steps)"
           }
           throw CLIError.runtime("trace: the HTML animation holds at most \(g(limit)) steps per algorithm, but \(takes); \(advice)")
