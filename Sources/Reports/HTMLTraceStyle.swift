@@ -27,6 +27,10 @@ enum HTMLTraceStyle {
     .speed { color: var(--muted); white-space: nowrap; display: flex; align-items: center; gap: 4px; }
     .speed input { width: 6em; }
     #speed-label { display: inline-block; min-width: 6.5em; font-variant-numeric: tabular-nums; }
+    @media (max-width: 960px) {
+      #controls { grid-template-columns: auto auto 6.5em auto auto 1fr; }
+      #scrub, #clock { grid-column: 1 / -1; }
+    }
     #panels { display: flex; flex-wrap: wrap; gap: 16px; margin-top: 12px; }
     .panel { flex: 1 1 520px; max-width: 540px; padding: 10px; background: var(--panel); border: 1px solid var(--line);
              border-radius: 8px; }
