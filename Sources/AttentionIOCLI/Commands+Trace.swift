@@ -26,7 +26,7 @@ extension CommandLineTool {
       .value("level", "summary|transfers|all", "text: which steps to list (default all; pictures after each outer iteration always)."),
       .value("compare", "ALGORITHM|none", "html, chrome: also trace this algorithm on the same problem (html default: standard, or flash for --algorithm standard; chrome default: none)."),
       .value("time-scale", "X", "chrome: multiply modelled time by X (default 1). Perfetto keeps whole nanoseconds; teaching traces last a few, so try 1000."),
-      .value("out", "FILE", "Write to FILE (atomically) instead of standard output."),
+      .value("out", "FILE", "Write to FILE (atomically) instead of standard output; a missing folder of FILE is created (one level)."),
       .flag("force", "With --out: overwrite FILE if it exists."),
     ]
 
@@ -134,6 +134,7 @@ extension CommandLineTool {
       return
     }
     do {
+      createOutputFolderIfMissing(for: out)
       try AtomicFile.write(text, to: out, overwrite: options.has("force"))
     } catch let error as AtomicFile.WriteError {
       throw CLIError.runtime("trace: \(error.description)")

@@ -120,6 +120,20 @@ final class FirstContactTests: XCTestCase {
     XCTAssertTrue(tinyHTML.contains("N = 16, d = 8"))
   }
 
+  /// `--out out/flash.html` in a fresh clone: the missing `out/` is created (one level only).
+  func testAMissingOutputFolderIsCreated() throws {
+    let lesson = directory.appendingPathComponent("out/flash.html").path
+    let trace = CapturedRun(["trace", "--algorithm", "flash", "--format", "csv", "--out", lesson])
+    XCTAssertEqual(trace.code, 0, trace.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: lesson))
+    let csv = directory.appendingPathComponent("sweeps/sweep.csv").path
+    let sweep = CapturedRun(["sparsity-sweep", "--seq-len", "64", "--head-dim", "8", "--mode", "count", "--patterns", "dense", "--csv", csv])
+    XCTAssertEqual(sweep.code, 0, sweep.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: csv))
+    let deep = CapturedRun(["trace", "--algorithm", "flash", "--out", directory.appendingPathComponent("a/b/c.txt").path])
+    XCTAssertEqual(deep.code, 1, "a longer missing path is an error")
+  }
+
   func testStepLimitRefusalsGroupNumbersAndGiveAdviceThatWorks() {
     // Too long for HTML but within the other formats' limit: --format chrome is suggested.
     let html = CapturedRun(["trace", "--algorithm", "flash", "--seq-len", "128", "--format", "html"])
