@@ -55,6 +55,14 @@ public enum BlockSelection {
     return requested
   }
 
+  /// Whether a pass's tile plan with these blocks fits with every accumulator in the register file
+  /// (or everything in the SRAM on a machine without one), that is, without spilling.
+  public static func fitsWithoutSpills(
+    _ algorithm: AttentionAlgorithmKind, pass: AttentionSchedule.Pass = .forward, blocks: BlockSizes, problem: AttentionProblem, spec: MachineSpec
+  ) -> Bool {
+    fits(AttentionSchedule.tilePlan(algorithm, pass: pass, blocks: blocks.clamped(to: problem.sequenceLength), problem: problem), spec: spec)
+  }
+
   /// The `fit` rule.
   ///
   /// - FlashAttention (both passes) and FlashAttention-2's backward: the largest Bc ≤
@@ -87,7 +95,10 @@ public enum BlockSelection {
       candidate = { BlockSizes(queryBlockSize: $0, keyBlockSize: $0) }
     }
     let plan = { AttentionSchedule.tilePlan(algorithm, pass: pass, blocks: candidate($0), problem: problem) }
-    guard fits(plan(1), spec: spec) else {
+    // Accumulators in the register file where they fit; only when not even 1×1 blocks keep them
+    // there (a register file smaller than one accumulator row) are spills to the SRAM allowed.
+    let allowingSpills = !fits(plan(1), spec: spec)
+    guard fits(plan(1), spec: spec, allowingSpills: allowingSpills) else {
       throw AttentionError.noBlocksFit(minimumBytes: sramBytes(plan(1), spec: spec), capacityBytes: capacity, algorithm: algorithm.displayName)
     }
     // SRAM and register use grow with the block size: binary search for the largest that fits.
@@ -95,7 +106,7 @@ public enum BlockSelection {
     var high = max(upper, 1)
     while low < high {
       let mid = (low + high + 1) / 2
-      if fits(plan(mid), spec: spec) { low = mid } else { high = mid - 1 }
+      if fits(plan(mid), spec: spec, allowingSpills: allowingSpills) { low = mid } else { high = mid - 1 }
     }
     return candidate(low)
   }

@@ -91,5 +91,38 @@ func sramBytes(_ plan: [TileRequest], spec: MachineSpec) -> Int {
   plan.filter { $0.level == .sram || spec.registerFileInBytes == 0 }.reduce(0) { $0 + $1.bytes }
 }
 
-/// Whether a plan fits a machine's SRAM and register file.
-func fits(_ plan: [TileRequest], spec: MachineSpec) -> Bool { (try? checkFits(plan, spec: spec)) != nil }
+/// Whether a plan fits a machine: its SRAM tiles in the SRAM and its accumulators in the register
+/// file (everything in the SRAM on a machine without one). With `allowingSpills`, accumulators
+/// that do not fit the register file may go to the SRAM, as they do at run time.
+func fits(_ plan: [TileRequest], spec: MachineSpec, allowingSpills: Bool = false) -> Bool {
+  guard let placed = try? TilePlacement.place(plan, spec: spec) else { return false }
+  return allowingSpills || !placed.contains(where: \.spilled)
+}
+
+/// Where one tile of a plan lives on a machine: the level it asked for and the level it got.
+public struct TilePlacement: Hashable, Sendable {
+  public var tile: TileRequest
+  /// SRAM or registers: where the tile is placed.
+  public var level: OnChipLevel
+
+  public init(tile: TileRequest, level: OnChipLevel) {
+    self.tile = tile
+    self.level = level
+  }
+
+  /// An accumulator that asked for the register file of a machine that has one, but did not fit
+  /// it and was placed in SRAM (a spill).
+  public var spilled: Bool { tile.level == .registers && level == .sram }
+
+  /// Allocates a plan on an empty count-mode machine and reports where each tile went.
+  /// - Throws: `MachineError.sramOverflow` when the plan does not fit even with spills.
+  public static func place(_ plan: [TileRequest], spec: MachineSpec) throws -> [TilePlacement] {
+    var machine = Machine(spec: spec, mode: .count)
+    let tiles = try machine.allocate(plan)
+    return zip(plan, tiles).map { request, tile in
+      var placed = TilePlacement(tile: request, level: tile.level)
+      if request.level == .registers, spec.registerFileInBytes == 0 { placed.tile.level = .sram }
+      return placed
+    }
+  }
+}

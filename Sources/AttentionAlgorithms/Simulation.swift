@@ -82,6 +82,9 @@ public struct PassResult: Sendable {
   /// Blocks skipped by a causal mask, over all heads (FlashAttention-2).
   public let skippedBlocks: Int
   public let estimate: RooflineEstimate
+  /// The pass's tiles and where each lives: SRAM, or the register file for accumulators that fit
+  /// it (an accumulator that does not is placed in SRAM).
+  public var tiles: [TilePlacement] = []
 
   /// Whether the simulated counts equal the closed form exactly.
   public var matchesClosedForm: Bool {
@@ -214,7 +217,9 @@ public enum Simulator {
       }
       passResults.append(PassResult(
         pass: pass, blocks: blocks[pass]!, ledger: ledger, headLedger: runs[0].ledgers[index], closedForm: form,
-        skippedBlocks: skipped, estimate: RooflineEstimate(ledger: ledger, spec: request.machine)))
+        skippedBlocks: skipped, estimate: RooflineEstimate(ledger: ledger, spec: request.machine),
+        tiles: (try? TilePlacement.place(
+          AttentionSchedule.tilePlan(request.algorithm, pass: pass, blocks: blocks[pass]!, problem: problem), spec: request.machine)) ?? []))
     }
     var ledger = IOLedger()
     var headLedger = IOLedger()

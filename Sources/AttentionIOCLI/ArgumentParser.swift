@@ -136,7 +136,7 @@ func helpText(command: String, abstract: String, usage: String, options: [Option
     let pad = left.count < width ? String(repeating: " ", count: width - left.count) : "\n" + String(repeating: " ", count: width)
     text += left + pad + option.help + "\n"
   }
-  text += "  --help" + String(repeating: " ", count: max(1, width - 8)) + "Show this help.\n"
+  text += "  --help, -h" + String(repeating: " ", count: max(1, width - 12)) + "Show this help.\n"
   if !discussion.isEmpty { text += "\n" + discussion + "\n" }
   return text
 }

@@ -64,14 +64,21 @@ public struct CommandLineTool {
     for command in commands {
       text += "  " + command.name.padding(toLength: 16, withPad: " ", startingAt: 0) + command.abstract + "\n"
     }
-    text += "\nRun 'attention-io <command> --help' for a command's options.\n"
+    text += "\nRun 'attention-io <command> --help' (or -h) for a command's options; 'attention-io --version' for the version.\n"
     return text
   }
+
+  /// The tool's version, printed by `attention-io --version`.
+  public static let version = "0.9.0"
 
   /// Runs the tool with `arguments` (without the program name) and returns the exit code.
   public func run(_ arguments: [String]) -> Int32 {
     guard let first = arguments.first else {
       standardOutput(Self.rootHelp)
+      return 0
+    }
+    if first == "--version" || first == "-V" {
+      standardOutput("attention-io \(Self.version)\n")
       return 0
     }
     if first == "--help" || first == "-h" || first == "help" {
@@ -84,7 +91,8 @@ public struct CommandLineTool {
       return 2
     }
     do {
-      try command.run(self, Array(arguments.dropFirst()))
+      // `-h` is `--help` for every command and subcommand.
+      try command.run(self, arguments.dropFirst().map { $0 == "-h" ? "--help" : $0 })
       return 0
     } catch let error as CLIError {
       standardError("error: \(error.message)\n")

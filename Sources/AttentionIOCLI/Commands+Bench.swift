@@ -18,9 +18,11 @@ extension CommandLineTool {
         command: "bench", abstract: "Time the execute-mode arithmetic, the accounting overhead and count mode.",
         usage: "[--json] [--threads 1|2] [--quick] [--kernels]", options: Self.benchOptions,
         discussion: """
-          Run a release build: swift run -c release -Xswiftc -target-cpu -Xswiftc native \
+          Run a release build: swift run -c release --build-path .build-native -Xswiftc -target-cpu -Xswiftc native \
           -Xswiftc -DTILEKERNELS_FMA attention-io bench on AVX2 CPUs with FMA, -DTILEKERNELS_AVX512 instead on \
-          AVX-512 CPUs (the report's note says when the build's flag does not suit the CPU). \
+          AVX-512 CPUs (the report's note says when the build's flag does not suit the CPU). The build path keeps \
+          the flagged build apart from plain builds, which would otherwise rebuild each other. A target NOT met is \
+          explained under the report. \
           FlashAttention and standard attention, forward and backward, in execute mode with fp32 data on the \
           a100-40gb machine model; GFLOP/s count 4·N²·d per head forward and 10·N²·d backward, and each is \
           compared with a 12-chain FMA peak sampled right before each timed run. The full run also checks the N=65536 \

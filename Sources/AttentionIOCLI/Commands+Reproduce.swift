@@ -21,7 +21,7 @@ extension CommandLineTool {
         discussion: """
           Writes DIR/report.md (every claim of the paper beside the simulator's number and whether it holds), one CSV \
           per experiment (\(PaperReproduction.experimentNames.map { $0 + ".csv" }.joined(separator: ", "))) and the SVG plots \
-          the report embeds. Count mode at the paper's sizes; about half a minute on two cores in a release build.
+          the report embeds. Count mode at the paper's sizes; a few seconds on two cores in a release build (--quick: about a second).
             attention-io reproduce --out /tmp/repro
           """))
       return

@@ -15,6 +15,7 @@ enum ProblemOptions {
     .value("dropout", "P", "Dropout probability p in [0, 1) (default 0)."),
     .value("device", "PRESET|FILE.json", "Machine preset or a device file (default a100-40gb; see 'attention-io devices')."),
     .value("sram-bytes", "BYTES", "Override the SRAM capacity per SM (the paper's M, in bytes)."),
+    .value("register-bytes", "BYTES", "Override the register file per SM, where accumulators live; 0: the paper's model, every tile in SRAM. An accumulator that does not fit is placed in SRAM."),
     .value("block-rows", "BR", "Query block size Br (with --block-cols; the matmul tiles for standard)."),
     .value("block-cols", "BC", "Key block size Bc (with --block-rows)."),
     .value("block-rule", "fit|paper", "Default blocks: largest of the paper's proportions that fit (fit, default) or the literal paper rule."),
@@ -44,6 +45,7 @@ enum ProblemOptions {
       }
     }
     if let bytes = try options.int("sram-bytes") { spec = spec.withSRAMCapacity(bytes) }
+    if let bytes = try options.int("register-bytes", minimum: 0) { spec = spec.withRegisterFile(bytes) }
     return spec
   }
 
@@ -141,7 +143,8 @@ extension CommandLineTool {
       .flag("skip-empty-columns", "Block-sparse: do not load K_j, V_j for key-block columns with no nonzero block."),
       .value("inputs", "DIR", "Execute mode: read q.npy, k.npy, v.npy (and do.npy) from DIR instead of seeded normals."),
       .value("output-dir", "DIR", "Execute mode: write o.npy (and dq.npy, dk.npy, dv.npy) as float32 into DIR (created if missing)."),
-      .flag("force", "Overwrite existing files in --output-dir."),
+      .value("save-inputs", "DIR", "Execute mode: write the seeded inputs q.npy, k.npy, v.npy (and do.npy) as float32 into DIR (created if missing), ready for --inputs."),
+      .flag("force", "Overwrite existing files in --output-dir and --save-inputs."),
       .value("format", "table|json", "Output format (default table)."),
     ] + GPUOptions.specs
 
@@ -172,15 +175,25 @@ extension CommandLineTool {
     let problem = try ProblemOptions.problem(options)
     let mode = try ProblemOptions.mode(options)
     let outputDirectory = options.string("output-dir")
+    let saveDirectory = options.string("save-inputs")
     if (options.string("inputs") != nil || outputDirectory != nil) && mode != .execute {
       throw CLIError.usage("simulate: --inputs and --output-dir need --mode execute")
     }
+    if saveDirectory != nil, mode != .execute || options.string("inputs") != nil {
+      throw CLIError.usage("simulate: --save-inputs needs --mode execute and no --inputs (it writes the seeded inputs)")
+    }
     var inputs: AttentionInputs?
     var rank = problem.headCount == 1 ? 2 : 4
+    var filesNote: [String] = []
     if let directory = options.string("inputs") {
       (inputs, rank) = try NPYInputs.read(directory: directory, problem: problem, backward: pass.includesBackward)
+      filesNote.append("read \(NPYInputs.inputNames(backward: pass.includesBackward).joined(separator: ", ")) from \(directory)")
     }
     if let outputDirectory { try NPYInputs.checkOutputDirectory(outputDirectory, backward: pass.includesBackward, force: options.has("force")) }
+    if let saveDirectory {
+      try NPYInputs.checkOutputDirectory(saveDirectory, files: NPYInputs.inputNames(backward: pass.includesBackward), force: options.has("force"))
+      inputs = NPYInputs.seeded(problem: problem, backward: pass.includesBackward)
+    }
     let request = SimulationRequest(
       algorithm: algorithm, pass: pass, problem: problem,
       machine: try ProblemOptions.machine(options), blocks: try ProblemOptions.blocks(options),
@@ -188,9 +201,16 @@ extension CommandLineTool {
       mode: mode, threads: try ProblemOptions.threads(options), inputs: inputs, keepOutputs: outputDirectory != nil,
       sparsity: try ProblemOptions.sparsity(options, algorithm: algorithm))
     let result = try Simulator.run(request)
+    if let saveDirectory, let inputs {
+      try NPYInputs.write(inputs, directory: saveDirectory, problem: problem, rank: rank, force: options.has("force"))
+      filesNote.append("wrote \(NPYInputs.inputNames(backward: pass.includesBackward).joined(separator: ", ")) to \(saveDirectory)")
+    }
     if let outputDirectory, let outputs = result.outputs {
       try NPYInputs.write(outputs, directory: outputDirectory, problem: problem, rank: rank, force: options.has("force"))
+      filesNote.append("wrote \(NPYInputs.outputNames(backward: pass.includesBackward).joined(separator: ", ")) to \(outputDirectory)")
     }
+    // Which files were read and written, on stderr so that stdout stays one table or JSON document.
+    if !filesNote.isEmpty { standardError("simulate: " + filesNote.joined(separator: "; ") + "\n") }
     if format == "json" {
       standardOutput(SimulationReport.json(result).serialized(pretty: true) + "\n")
     } else {

@@ -60,6 +60,7 @@ extension CommandLineTool {
     }
     if let csvPath {
       do {
+        createOutputFolderIfMissing(for: csvPath)
         try AtomicFile.write(CSV.text(header: header, rows: records), to: csvPath, overwrite: options.has("force"))
       } catch let error as AtomicFile.WriteError {
         throw CLIError.runtime(error.description)

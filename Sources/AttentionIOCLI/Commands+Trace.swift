@@ -9,8 +9,9 @@ extension CommandLineTool {
       "seq-len": "Sequence length N (default 16).",
       "head-dim": "Head dimension d (default 8).",
       "device": "Machine preset or a device file (default teaching: a 384-byte SRAM; see 'attention-io devices').",
+      "sram-bytes": "Override the SRAM capacity (html with no problem or machine flags: N = 64 on 2,048 bytes, where FlashAttention wins).",
     ]
-    let shared = ["seq-len", "head-dim", "dtype", "scale", "device", "sram-bytes", "block-rows", "block-cols", "block-rule", "seed"]
+    let shared = ["seq-len", "head-dim", "dtype", "scale", "device", "sram-bytes", "register-bytes", "block-rows", "block-cols", "block-rule", "seed"]
     return shared.compactMap { name in
       guard let spec = ProblemOptions.specs.first(where: { $0.name == name }) else { return nil }
       guard let help = overrides[name] else { return spec }
@@ -25,7 +26,7 @@ extension CommandLineTool {
       .value("level", "summary|transfers|all", "text: which steps to list (default all; pictures after each outer iteration always)."),
       .value("compare", "ALGORITHM|none", "html, chrome: also trace this algorithm on the same problem (html default: standard, or flash for --algorithm standard; chrome default: none)."),
       .value("time-scale", "X", "chrome: multiply modelled time by X (default 1). Perfetto keeps whole nanoseconds; teaching traces last a few, so try 1000."),
-      .value("out", "FILE", "Write to FILE (atomically) instead of standard output."),
+      .value("out", "FILE", "Write to FILE (atomically) instead of standard output; a missing folder of FILE is created (one level)."),
       .flag("force", "With --out: overwrite FILE if it exists."),
     ]
 
@@ -46,16 +47,23 @@ extension CommandLineTool {
           steps (\(NumberFormatting.grouped(HTMLTraceDocument.stepLimit)) per algorithm for html). Examples:
             attention-io trace --algorithm flash --format text
             attention-io trace --algorithm flash --format html --out flash.html
+            attention-io trace --algorithm flash --format html --device teaching --out tiny-sram.html
             attention-io trace --algorithm standard --format chrome --time-scale 1000 --out standard.json
           """))
       return
     }
     var options = try ParsedOptions(command: "trace", arguments: arguments, specs: Self.traceOptions)
-    // The trace's defaults: the teaching problem on the teaching machine.
+    // The trace's defaults: the teaching problem on the teaching machine. The HTML lesson with no
+    // problem or machine flags is the first one a reader sees, so it gets a problem where
+    // FlashAttention wins (N = 64 on a 2,048-byte SRAM); the tiny-SRAM reversal is one flag away
+    // (`--device teaching`) and titled as such.
     var defaults: [String] = []
-    if options.string("seq-len") == nil { defaults += ["--seq-len", "16"] }
+    let shapeFlags = ["seq-len", "head-dim", "device", "sram-bytes", "register-bytes", "block-rows", "block-cols", "block-rule", "dtype"]
+    let firstLesson = options.string("format") == TraceFormat.html.rawValue && shapeFlags.allSatisfy { options.string($0) == nil }
+    if options.string("seq-len") == nil { defaults += ["--seq-len", firstLesson ? "64" : "16"] }
     if options.string("head-dim") == nil { defaults += ["--head-dim", "8"] }
     if options.string("device") == nil { defaults += ["--device", "teaching"] }
+    if firstLesson { defaults += ["--sram-bytes", "2048"] }
     if !defaults.isEmpty {
       options = try ParsedOptions(command: "trace", arguments: arguments + defaults, specs: Self.traceOptions)
     }
@@ -85,9 +93,23 @@ extension CommandLineTool {
     func record(_ kind: AttentionAlgorithmKind) throws -> Trace {
       do {
         return try Trace.record(kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit)
-      } catch let TraceError.tooManySteps(kind, steps, isLowerBound, limit) where format == .html {
+      } catch let TraceError.tooManySteps(kind, steps, isLowerBound, limit) {
+        // One number format in every refusal, and only advice that works: --format chrome only
+        // when the run is known to fit its own limit.
+        let g = NumberFormatting.grouped
+        let takes = "\(kind.rawValue) takes \(isLowerBound ? "at least " : "")\(g(steps)) steps"
+        var advice = "try a smaller problem (smaller --seq-len, or a larger --sram-bytes for bigger blocks)"
+        if format == .html {
+          let fitsOtherFormats = !isLowerBound
+            ? steps <= Trace.defaultStepLimit
+            : (try? Trace.record(kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .count, stepLimit: Trace.defaultStepLimit)) != nil
+          if fitsOtherFormats {
+            advice += ", or --format chrome, text or csv (up to \(g(Trace.defaultStepLimit)) steps)"
+          }
+          throw CLIError.runtime("trace: the HTML animation holds at most \(g(limit)) steps per algorithm, but \(takes); \(advice)")
+        }
         throw CLIError.runtime(
-          "trace: the HTML animation holds at most \(NumberFormatting.grouped(limit)) steps per algorithm, but \(kind.rawValue) takes \(isLowerBound ? "at least " : "")\(NumberFormatting.grouped(steps)); try a smaller problem (smaller --seq-len, or a larger --sram-bytes) or --format chrome")
+          "trace: \(takes), more than the limit of \(g(limit)); \(advice); 'attention-io simulate' counts a run of any size without tracing it")
       } catch let error as TraceError {
         throw CLIError.runtime("trace: \(error.description)")
       }
@@ -112,6 +134,7 @@ extension CommandLineTool {
       return
     }
     do {
+      createOutputFolderIfMissing(for: out)
       try AtomicFile.write(text, to: out, overwrite: options.has("force"))
     } catch let error as AtomicFile.WriteError {
       throw CLIError.runtime("trace: \(error.description)")

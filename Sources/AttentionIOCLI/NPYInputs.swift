@@ -52,22 +52,48 @@ enum NPYInputs {
     backward ? ["o.npy", "dq.npy", "dk.npy", "dv.npy"] : ["o.npy"]
   }
 
+  static func inputNames(backward: Bool) -> [String] {
+    backward ? ["q.npy", "k.npy", "v.npy", "do.npy"] : ["q.npy", "k.npy", "v.npy"]
+  }
+
+  /// The seeded inputs a run would draw itself (`--save-inputs`), every head.
+  static func seeded(problem: AttentionProblem, backward: Bool) -> AttentionInputs {
+    let heads = (0..<problem.headCount).map { Simulator.inputs(problem: problem, head: $0) }
+    return AttentionInputs(
+      queries: heads.map(\.q), keys: heads.map(\.k), values: heads.map(\.v), outputGradients: backward ? heads.map(\.dO) : nil)
+  }
+
+  /// Writes inputs as float32 NPY files (`--save-inputs`).
+  static func write(_ inputs: AttentionInputs, directory: String, problem: AttentionProblem, rank: Int, force: Bool) throws {
+    var tensors = [("q.npy", inputs.queries), ("k.npy", inputs.keys), ("v.npy", inputs.values)]
+    if let dO = inputs.outputGradients { tensors.append(("do.npy", dO)) }
+    try write(tensors, directory: directory, problem: problem, rank: rank, force: force)
+  }
+
   /// Before any work: creates the directory if it is missing (as `reproduce --out` does), and
   /// fails if it is a file or an output exists without --force.
   static func checkOutputDirectory(_ directory: String, backward: Bool, force: Bool) throws {
+    try checkOutputDirectory(directory, files: outputNames(backward: backward), force: force)
+  }
+
+  static func checkOutputDirectory(_ directory: String, files: [String], force: Bool) throws {
     do {
-      try ReproductionOutput.prepare(directory: directory, files: outputNames(backward: backward), overwrite: force)
+      try ReproductionOutput.prepare(directory: directory, files: files, overwrite: force)
     } catch let error as ReproductionError {
       throw CLIError.runtime(error.description)
     }
   }
 
   static func write(_ outputs: AttentionOutputs, directory: String, problem: AttentionProblem, rank: Int, force: Bool) throws {
-    let shape = rank == 2 ? [problem.sequenceLength, problem.headDimension] : [problem.batch, problem.heads, problem.sequenceLength, problem.headDimension]
     var tensors = [("o.npy", outputs.output)]
     if let dq = outputs.queryGradient, let dk = outputs.keyGradient, let dv = outputs.valueGradient {
       tensors += [("dq.npy", dq), ("dk.npy", dk), ("dv.npy", dv)]
     }
+    try write(tensors, directory: directory, problem: problem, rank: rank, force: force)
+  }
+
+  static func write(_ tensors: [(String, [[Float]])], directory: String, problem: AttentionProblem, rank: Int, force: Bool) throws {
+    let shape = rank == 2 ? [problem.sequenceLength, problem.headDimension] : [problem.batch, problem.heads, problem.sequenceLength, problem.headDimension]
     for (name, heads) in tensors {
       do {
         try NPY.write(NPYArray(shape: shape, values: heads.flatMap { $0 }), to: path(directory, name), overwrite: force)

@@ -83,6 +83,12 @@ extension BenchmarkReport {
         rows.append([target.name, value, (target.atLeast ? "≥ " : "≤ ") + threshold, target.met ? "met" : "NOT met"])
       }
       text += F.table(rows)
+      let missed = targets.filter { !$0.met }
+      if !missed.isEmpty {
+        text += "\nNOT met does not mean the code is wrong (every count and result is checked by 'swift test'); it is a speed "
+          + "or memory measurement of this build on this host\(host.loadAverage.map { " (load average \(F.fixed($0, 2)) on \(host.logicalCPUs) logical cores)" } ?? ""). Why, and what to do:\n"
+        for target in missed { text += "- \(target.name): \(target.advice)\n" }
+      }
     }
     return text
   }

@@ -127,8 +127,17 @@ public struct BenchmarkReport: Sendable {
     /// Whether `value` must be at least (true) or at most (false) `threshold`.
     public var atLeast: Bool
     public var unit: String
+    /// What usually causes a miss and what to do about it, printed when the target is not met.
+    public var advice: String = ""
     public var met: Bool { atLeast ? value >= threshold : value <= threshold }
   }
+
+  /// The advice shared by the speed targets: a miss is most often the build or the host.
+  static let speedAdvice =
+    "check the build first: a release build (-c release) with -Xswiftc -target-cpu -Xswiftc native and the "
+    + "TILEKERNELS flag that suits the CPU (see the note above the table, if any); then the host: other processes "
+    + "on a shared machine take cycles (see the load average), so rerun when it is idle, or compare medians over "
+    + "a few runs; --quick sizes are small and may sit below the full run's numbers"
 
   public var configurationName: String
   public var host: HostInfo
@@ -170,30 +179,37 @@ public struct BenchmarkReport: Sendable {
     if let shape, let forward = result(.flash, .forward, sequenceLength: shape.sequenceLength, headDimension: shape.headDimension, threads: 1) {
       out.append(Target(
         name: "flash forward, \(shape), 1 thread: fraction of single-core peak", value: fractionOfPeak(forward), threshold: 0.70,
-        atLeast: true, unit: "fraction"))
+        atLeast: true, unit: "fraction", advice: Self.speedAdvice))
     }
     if let scaling {
       out.append(Target(
         name: "flash forward, \(scaling.shape): 2 threads over 1 thread (\(scaling.heads) heads)", value: scaling.speedup,
-        threshold: 1.7, atLeast: true, unit: "×"))
+        threshold: 1.7, atLeast: true, unit: "×",
+        advice: "the second thread needs a second idle core: another process on a shared host (see the load average), "
+          + "or two hardware threads of one core, give less than 1.7×; rerun on an idle machine with two physical cores"))
     }
     if let shape, let backward = result(.flash, .backward, sequenceLength: shape.sequenceLength, headDimension: shape.headDimension, threads: 1) {
       out.append(Target(
         name: "flash backward, \(shape), 1 thread: fraction of single-core peak", value: fractionOfPeak(backward), threshold: 0.50,
-        atLeast: true, unit: "fraction"))
+        atLeast: true, unit: "fraction", advice: Self.speedAdvice))
     }
     if let accounting {
       out.append(Target(
         name: "accounting overhead, \(accounting.shape), forward + backward", value: accounting.combined, threshold: 0.10,
-        atLeast: false, unit: "fraction"))
+        atLeast: false, unit: "fraction",
+        advice: "the overhead is the difference of two timings, so a busy host makes it noisy: rerun when the machine is idle; "
+          + "a debug build inflates it (use -c release)"))
     }
     if let countMode {
-      out.append(Target(name: "count mode, \(countMode.description)", value: countMode.medianSeconds, threshold: 1, atLeast: false, unit: "s"))
+      out.append(Target(name: "count mode, \(countMode.description)", value: countMode.medianSeconds, threshold: 1, atLeast: false, unit: "s",
+        advice: "count mode is integer bookkeeping: over a second means a debug build (use -c release) or a heavily loaded host"))
     }
     if let memoryCheck {
       out.append(Target(
         name: "resident memory, flash forward \(memoryCheck.shape)", value: Double(memoryCheck.peakBytes),
-        threshold: Double(memoryCheck.limitBytes), atLeast: false, unit: "bytes"))
+        threshold: Double(memoryCheck.limitBytes), atLeast: false, unit: "bytes",
+        advice: "the peak includes everything the process did before (see the note on the memory line); run "
+          + "'attention-io bench' alone rather than after other work in one process"))
     }
     return out
   }

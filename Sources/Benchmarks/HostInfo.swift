@@ -16,6 +16,9 @@ public struct HostInfo: Sendable, Hashable {
   /// The vector features of /proc/cpuinfo's `flags` line that pick the build flags: `fma`,
   /// `avx2`, `avx512f` (those present).
   public var cpuFeatures: Set<String>
+  /// The one-minute load average when the run started (nil where /proc/loadavg is missing): more
+  /// than the logical CPUs means other work competed for them.
+  public var loadAverage: Double? = nil
 
   /// One line of advice when the build's `TILEKERNELS_*` flags do not suit this CPU (nil when
   /// they do, or when the CPU's features are unknown): the AVX-512 register blocks spill on a
@@ -31,7 +34,8 @@ public struct HostInfo: Sendable, Hashable {
     return HostInfo(
       cpuModel: model, logicalCPUs: ProcessInfo.processInfo.activeProcessorCount,
       lastLevelCacheBytes: lastLevelCacheBytes(), buildFlags: buildFlags, isOptimized: isOptimized,
-      cpuFeatures: cpuFeatures())
+      cpuFeatures: cpuFeatures(),
+      loadAverage: (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).flatMap { $0.split(separator: " ").first }.flatMap { Double($0) })
   }
 
   /// `fma`, `avx2` and `avx512f` where /proc/cpuinfo lists them (empty elsewhere).

@@ -120,18 +120,19 @@ public struct Machine: Sendable {
   // MARK: SRAM
 
   /// Allocates a `rows × columns` tile in SRAM (or in the register file, for accumulators, when
-  /// the machine has one).
-  /// - Throws: `MachineError.sramOverflow` (or `.registerOverflow`) naming the tile, the bytes
-  ///   asked for, the capacity and what is in use.
+  /// the machine has one). An accumulator that does not fit the register file is placed in SRAM
+  /// instead, as a real kernel spills it; the tile's `level` says where it went.
+  /// - Throws: `MachineError.sramOverflow` naming the tile, the bytes asked for, the capacity
+  ///   and what is in use.
   public mutating func allocateTile(
     _ name: String, operand: Operand, rows: Int, columns: Int, elementType: ElementType, level: OnChipLevel = .sram
   ) throws -> SRAMTile {
+    let (rows, columns) = (max(rows, 0), max(columns, 0))
     let tile: SRAMTile
-    switch placement(level) {
-    case .sram:
-      tile = try sram.allocate(name: name, operand: operand, rows: max(rows, 0), columns: max(columns, 0), elementType: elementType)
-    case .registers:
-      tile = try registers.allocate(name: name, operand: operand, rows: max(rows, 0), columns: max(columns, 0), elementType: elementType)
+    if placement(level) == .registers, registers.fits(bytes: rows * columns * elementType.byteWidth) {
+      tile = try registers.allocate(name: name, operand: operand, rows: rows, columns: columns, elementType: elementType)
+    } else {
+      tile = try sram.allocate(name: name, operand: operand, rows: rows, columns: columns, elementType: elementType)
     }
     let inUse = tile.level == .sram ? sram.inUseBytes : registers.inUseBytes
     emit(.allocate(tile: tile, inUseBytes: inUse))

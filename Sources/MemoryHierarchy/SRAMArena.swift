@@ -55,6 +55,9 @@ public struct SRAMArena: Sendable {
   /// against 82–122 GFLOP/s for the GEMM).
   let alignmentShift: Int
 
+  /// Whether a tile of `bytes` fits beside the resident tiles.
+  func fits(bytes: Int) -> Bool { bytes <= capacityInBytes - inUseBytes }
+
   mutating func allocate(
     name: String, operand: Operand, rows: Int, columns: Int, elementType: ElementType
   ) throws -> SRAMTile {

@@ -43,7 +43,7 @@ public enum HTMLTraceDocument {
     }
     let layout = HTMLTraceLayout(traces: traces)
     let p = main.problem
-    let names = traces.map(\.title).joined(separator: " vs ")
+    let names = title(traces)
     let subject = "N = \(p.sequenceLength), d = \(p.headDimension), \(p.dataType) on \(main.spec.name)"
     var html = """
       <!DOCTYPE html>
@@ -62,11 +62,11 @@ public enum HTMLTraceDocument {
       <p class="subtitle">\(escape(subtitle(main)))</p>
       </header>
       <nav id="controls" aria-label="player">
-      <button id="b-start" title="Back to the start (Home)">⏮</button>
-      <button id="b-back" title="Step back (←)">◀ step</button>
-      <button id="b-play" title="Play or pause (space)">▶ play</button>
-      <button id="b-fwd" title="Step forward (→)">step ▶</button>
-      <button id="b-end" title="To the end (End)">⏭</button>
+      <button id="b-start" title="Back to the start (Home)" aria-label="back to the start">\(icon("M3 2h2v12H3z M14 2v12L6 8z"))</button>
+      <button id="b-back" title="Step back (←)">\(icon("M12 2v12L4 8z")) step</button>
+      <button id="b-play" title="Play or pause (space)"><span class="when-paused">\(icon("M4 2v12l10-6z")) play</span><span class="when-playing">\(icon("M3 2h4v12H3z M9 2h4v12H9z")) pause</span></button>
+      <button id="b-fwd" title="Step forward (→)">step \(icon("M4 2v12l8-6z"))</button>
+      <button id="b-end" title="To the end (End)" aria-label="to the end">\(icon("M2 2v12l8-6z M11 2h2v12h-2z"))</button>
       <label class="speed">speed <input id="speed" type="range" min="0" max="9" value="3"> <span id="speed-label"></span></label>
       <input id="scrub" type="range" min="0" max="\(layout.frameCount)" value="0" aria-label="position">
       <span id="clock"></span>
@@ -90,6 +90,21 @@ public enum HTMLTraceDocument {
 
       """
     return html
+  }
+
+  /// A 16×16 control icon as inline SVG, so it draws the same with any fonts installed.
+  static func icon(_ path: String) -> String {
+    "<svg class=\"icon\" viewBox=\"0 0 16 16\" width=\"14\" height=\"14\" aria-hidden=\"true\"><path d=\"\(path)\"/></svg>"
+  }
+
+  /// The lesson's title: the algorithms, and, when FlashAttention moves more bytes than the
+  /// algorithm beside it, that this is the tiny-SRAM reversal.
+  public static func title(_ traces: [Trace]) -> String {
+    let names = traces.map(\.title).joined(separator: " vs ")
+    guard traces.count >= 2, let flash = traces.first(where: { $0.algorithm == .flash }),
+      traces.contains(where: { $0.algorithm != .flash && $0.ledger.hbmBytes < flash.ledger.hbmBytes })
+    else { return names }
+    return "When the SRAM is tiny, standard attention wins: " + names
   }
 
   static func subtitle(_ trace: Trace) -> String {

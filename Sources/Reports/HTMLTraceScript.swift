@@ -191,7 +191,7 @@ enum HTMLTraceScript {
       }
       function setPlaying(on) {
         playing = on;
-        play.textContent = on ? "❚❚ pause" : "▶ play";
+        play.classList.toggle("playing", on);
         if (on) {
           if (frame >= frameCount) seek(0);
           last = 0;
@@ -232,6 +232,27 @@ enum HTMLTraceScript {
       showSpeed();
       panels.forEach(function (p) { p.dirtyAll(); });
       renderAll(-1);
+      // "#autoplay": play every frame to the end without waiting for animation frames (for a
+      // headless browser check), then record the final frame on the body as
+      // data-final-frame="FRAME/COUNT" and any script error as data-errors.
+      // "#frame=K": open at frame K (for screenshots and links to one moment of the lesson).
+      var at = /^#frame=(\d+)$/.exec(location.hash);
+      if (at) seek(parseInt(at[1], 10));
+      if (location.hash === "#autoplay") {
+        var errors = [];
+        window.addEventListener("error", function (e) { errors.push(String(e.message)); document.body.setAttribute("data-errors", errors.join(" | ")); });
+        speedIndex = SPEEDS.length - 1;
+        speed.value = String(speedIndex);
+        showSpeed();
+        var run = function () {
+          for (var i = 0; i < 50 && frame < frameCount; i++) renderAll(forward());
+          if (frame < frameCount) { setTimeout(run, 0); return; }
+          setPlaying(false);
+          document.body.setAttribute("data-final-frame", frame + "/" + frameCount);
+        };
+        setPlaying(false);
+        setTimeout(run, 0);
+      }
     })();
     """#
 }

@@ -9,14 +9,28 @@ enum HTMLTraceStyle {
     h1 { font-size: 22px; margin: 4px 0 2px; }
     h2 { font-size: 16px; margin: 0 0 2px; }
     .subtitle, .blocks { color: var(--muted); margin: 0 0 8px; }
-    #controls { position: sticky; top: 0; z-index: 2; display: flex; flex-wrap: wrap; gap: 8px; align-items: center;
+    #controls { position: sticky; top: 0; z-index: 2; display: grid; gap: 8px; align-items: center;
+                grid-template-columns: auto auto 6.5em auto auto 15em minmax(120px, 1fr) 24em;
                 padding: 8px 0; background: var(--paper); border-bottom: 1px solid var(--line); }
     #controls button { font: inherit; padding: 4px 10px; border: 1px solid var(--line); border-radius: 6px;
-                       background: var(--panel); cursor: pointer; }
+                       background: var(--panel); cursor: pointer; white-space: nowrap; display: inline-flex;
+                       align-items: center; justify-content: center; gap: 4px; }
     #controls button:hover { border-color: var(--muted); }
-    #scrub { flex: 1 1 200px; }
-    #clock { font-variant-numeric: tabular-nums; color: var(--muted); min-width: 260px; }
-    .speed { color: var(--muted); }
+    #controls .icon { fill: currentColor; flex: none; }
+    #b-play .when-playing { display: none; }
+    #b-play.playing .when-playing { display: inline-flex; align-items: center; gap: 4px; }
+    #b-play.playing .when-paused { display: none; }
+    #b-play .when-paused { display: inline-flex; align-items: center; gap: 4px; }
+    #scrub { width: 100%; min-width: 0; }
+    #clock { font-variant-numeric: tabular-nums; color: var(--muted); white-space: nowrap; overflow: hidden;
+             text-overflow: ellipsis; }
+    .speed { color: var(--muted); white-space: nowrap; display: flex; align-items: center; gap: 4px; }
+    .speed input { width: 6em; }
+    #speed-label { display: inline-block; min-width: 6.5em; font-variant-numeric: tabular-nums; }
+    @media (max-width: 960px) {
+      #controls { grid-template-columns: auto auto 6.5em auto auto 1fr; }
+      #scrub, #clock { grid-column: 1 / -1; }
+    }
     #panels { display: flex; flex-wrap: wrap; gap: 16px; margin-top: 12px; }
     .panel { flex: 1 1 520px; max-width: 540px; padding: 10px; background: var(--panel); border: 1px solid var(--line);
              border-radius: 8px; }

@@ -45,6 +45,18 @@ public enum SimulationReport {
     ]
   }
 
+  /// Each tile of a pass: its shape and bytes, the level it asked for and where it lives.
+  static func tiles(_ placements: [TilePlacement]) -> JSONValue {
+    .array(placements.map { placed in
+      .object([
+        ("name", .string(placed.tile.name)), ("operand", .string(placed.tile.operand.key)),
+        ("rows", .int(placed.tile.rows)), ("cols", .int(placed.tile.columns)),
+        ("dtype", .string(placed.tile.elementType.rawValue)), ("bytes", .int(placed.tile.bytes)),
+        ("level", .string(placed.level.rawValue)), ("spilled", .bool(placed.spilled)),
+      ])
+    })
+  }
+
   /// The JSON object of `attention-io simulate --format json`. Keys are a contract; new keys may
   /// be added, none renamed.
   public static func json(_ result: SimulationResult) -> JSONValue {
@@ -72,6 +84,7 @@ public enum SimulationReport {
         ("closedForm", closedForm(pass.closedForm, pass.ledger)),
         ("skippedBlocks", .int(pass.skippedBlocks)),
         ("time", time(pass.estimate)),
+        ("tiles", tiles(pass.tiles)),
       ])))
     }
     let reported = result.passes.filter { request.passesReported.contains($0.pass) }
@@ -88,6 +101,7 @@ public enum SimulationReport {
       ("registers", .object([
         ("capacityBytes", .int(request.machine.registerFileInBytes)), ("peakBytes", .int(result.peakRegisterBytes)),
       ])),
+      ("tiles", tiles(result.passes.last { request.passesReported.contains($0.pass) }?.tiles ?? [])),
       ("hbm", .object(hbm(ledger) + [
         ("perHeadElements", .int(result.headLedger.hbmElements)),
         ("peakResidentBytesPerHead", .int(result.peakHBMBytesPerHead)),
@@ -151,6 +165,12 @@ public enum SimulationReport {
     out += "  SRAM     peak \(g(result.peakSRAMBytes)) of \(g(spec.sramCapacityInBytes)) B (\(NumberFormatting.fixed(share, 1))%)"
     if spec.registerFileInBytes > 0 {
       out += "; registers peak \(g(result.peakRegisterBytes)) of \(g(spec.registerFileInBytes)) B (accumulators)"
+    }
+    for pass in result.passes {
+      let spilled = pass.tiles.filter(\.spilled).map(\.tile.name)
+      if !spilled.isEmpty {
+        out += "\n  spilled  \(pass.pass.rawValue): \(spilled.joined(separator: ", ")) placed in SRAM: did not fit the register file"
+      }
     }
     out += "\n\n"
 

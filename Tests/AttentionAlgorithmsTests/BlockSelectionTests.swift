@@ -59,9 +59,18 @@ final class BlockSelectionTests: XCTestCase {
       try withTrace("seed 0xB10C, N: \(n), d: \(d), SRAM: \(capacity), registers: \(registers), \(dtype)") { context in
         let problem = try AttentionProblem(sequenceLength: n, headDimension: d, dataType: dtype)
         let spec = MachineSpec.a100_40GB.withSRAMCapacity(capacity).withRegisterFile(registers)
-        func fits(_ blocks: BlockSizes, _ algorithm: AttentionAlgorithmKind) -> Bool {
+        // Fits: allocates, with every accumulator in the register file where the machine has one.
+        // An accumulator that does not fit it is placed in SRAM (a spill), which `fit` avoids
+        // unless not even 1×1 blocks keep their accumulators in registers.
+        func allocates(_ blocks: BlockSizes, _ algorithm: AttentionAlgorithmKind, spilling: Bool) -> Bool {
           var machine = Machine(spec: spec, mode: .count)
-          return (try? machine.allocate(BlockSelection.tilePlan(algorithm, blocks: blocks, problem: problem))) != nil
+          let plan = BlockSelection.tilePlan(algorithm, blocks: blocks, problem: problem)
+          guard let tiles = try? machine.allocate(plan) else { return false }
+          return spilling || registers == 0 || zip(plan, tiles).allSatisfy { $0.level == $1.level }
+        }
+        func fits(_ blocks: BlockSizes, _ algorithm: AttentionAlgorithmKind) -> Bool {
+          let spilling = !allocates(BlockSizes(queryBlockSize: 1, keyBlockSize: 1), algorithm, spilling: false)
+          return allocates(blocks, algorithm, spilling: spilling)
         }
         for algorithm in AttentionAlgorithmKind.allCases {
           guard let blocks = try? BlockSelection.choose(algorithm, problem: problem, spec: spec) else {

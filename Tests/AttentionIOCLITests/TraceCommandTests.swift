@@ -46,7 +46,7 @@ final class TraceCommandTests: XCTestCase {
     let path = directory.appendingPathComponent("flash.html").path
     let first = CapturedRun(["trace", "--algorithm", "flash", "--format", "html", "--out", path])
     XCTAssertEqual(first.code, 0, first.stderr)
-    XCTAssertTrue(first.stdout.hasPrefix("wrote \(path) (html, flash 222 steps, standard 54 steps"), first.stdout)
+    XCTAssertTrue(first.stdout.hasPrefix("wrote \(path) (html, flash 218 steps, standard 96 steps"), first.stdout)
     let html = try String(contentsOfFile: path, encoding: .utf8)
     XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
     XCTAssertFalse(html.contains("http:") || html.contains("https:"))

@@ -48,7 +48,7 @@ public struct Figure2Middle: Sendable {
     return Figure2Middle(rows: zip(blockSizes, results).map { bc, result in
       let paperRows = BlockSizes(queryBlockSize: min(bc, problem.headDimension), keyBlockSize: bc)
       func fits(_ machine: MachineSpec) -> Bool {
-        (try? BlockSelection.choose(.flash, pass: .forward, problem: problem, spec: machine, explicit: paperRows)) != nil
+        BlockSelection.fitsWithoutSpills(.flash, pass: .forward, blocks: paperRows, problem: problem, spec: machine)
       }
       let pass = result.pass(.forward)!
       return Row(
