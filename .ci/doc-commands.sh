@@ -14,7 +14,7 @@
 #   `swift build` and `swift test` lines are skipped (.ci/run runs them itself).
 #   `bench` gets --quick (`bench --kernels`: --reps 1) so it stays short.
 # - Lines `NAME=value` set a variable for the later commands of the same file. Commands of one file
-#   run in order in one scratch directory (with Examples/ linked in), so a later command may read
+#   run in order in one scratch directory (with Examples/ and Docs/ linked in), so a later command may read
 #   what an earlier one wrote.
 #
 #   .ci/doc-commands.sh [BIN_DIR]      (default .build/release; TIME_LIMIT seconds per command, 300)
@@ -96,6 +96,7 @@ for file in "${files[@]}"; do
   scratch="$scratch_root/$(basename "$file" .md)"
   mkdir -p "$scratch"
   ln -s "$root/Examples" "$scratch/Examples"
+  ln -s "$root/Docs" "$scratch/Docs"
   variables=""
   while IFS=$'\037' read -r line expect command; do
     run="$(rewrite "$command")"
