@@ -82,6 +82,40 @@ public enum ReferenceAttention {
     return (dQ, dK, dV, output)
   }
 
+  /// O, and dQ when `outputGradient` is given, for the query rows `rows` only (each `d` wide, in
+  /// the order of `rows`): the sampled check of large runs. Each row costs O(N·d), the same
+  /// arithmetic as the full reference restricted to that row (dK and dV need every row, so a
+  /// sampled check has none).
+  public static func rows(
+    _ rows: [Int], queries q: [Float], keys k: [Float], values v: [Float], outputGradient dO: [Float]?,
+    sequenceLength n: Int, headDimension d: Int, scale: Float, context: HeadContext? = nil
+  ) -> (output: [Double], dQ: [Double]?) {
+    var output = [Double](repeating: 0, count: rows.count * d)
+    var dQ = dO == nil ? nil : [Double](repeating: 0, count: rows.count * d)
+    let tau = Double(scale)
+    var dp = [Double](repeating: 0, count: n)
+    for (r, i) in rows.enumerated() {
+      let p = probabilityRow(i, q, k, n, d, scale, context)
+      var rowTerm = 0.0
+      for j in 0..<n where p[j] != 0 {
+        let z = Double(context?.dropout.multiplier(row: i, column: j) ?? 1)
+        var dot = 0.0
+        for x in 0..<d {
+          output[r * d + x] += p[j] * z * Double(v[j * d + x])
+          if let dO { dot += Double(dO[i * d + x]) * Double(v[j * d + x]) }
+        }
+        dp[j] = dot * z
+        rowTerm += p[j] * dp[j]
+      }
+      guard dQ != nil else { continue }
+      for j in 0..<n where p[j] != 0 {
+        let ds = p[j] * (dp[j] - rowTerm)
+        for x in 0..<d { dQ![r * d + x] += tau * ds * Double(k[j * d + x]) }
+      }
+    }
+    return (output, dQ)
+  }
+
   /// The softmax statistics over the first `keys` keys only: m (row max), ℓ (row sum of
   /// e^{S − m}) and O = softmax(S[:, :keys])·V[:keys], as Algorithm 1 holds them after the outer
   /// step that ends at key `keys` (the proof of Theorem 1).

@@ -84,7 +84,9 @@ extension CommandLineTool {
     let limit = format == .html ? HTMLTraceDocument.stepLimit : Trace.defaultStepLimit
     func record(_ kind: AttentionAlgorithmKind) throws -> Trace {
       do {
-        return try Trace.record(kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit)
+        return try Trace.record(
+          kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit,
+          memoryLimitBytes: HostMemory.availableBytes())
       } catch let TraceError.tooManySteps(kind, steps, isLowerBound, limit) where format == .html {
         throw CLIError.runtime(
           "trace: the HTML animation holds at most \(NumberFormatting.grouped(limit)) steps per algorithm, but \(kind.rawValue) takes \(isLowerBound ? "at least " : "")\(NumberFormatting.grouped(steps)); try a smaller problem (smaller --seq-len, or a larger --sram-bytes) or --format chrome")

@@ -63,6 +63,12 @@ public struct Machine: Sendable {
     guard rows >= 0, columns >= 0 else {
       throw MachineError.outOfBounds("tensor \(name) has negative shape \(rows)×\(columns)")
     }
+    // Checked before anything uses the shape: HBMTensor.bytes and every count below are then
+    // products that fit in 64 bits.
+    _ = try SizeLimits.product("tensor \(name) (rows × columns × \(elementType.byteWidth) bytes)", [rows, columns, elementType.byteWidth])
+    if executes {
+      _ = try SizeLimits.product("tensor \(name) in execute mode (rows × columns × 4 bytes of fp32)", [rows, columns, 4])
+    }
     let tensor = HBMTensor(
       id: tensors.count, name: name, operand: operand, rows: rows, columns: columns,
       elementType: elementType)
