@@ -94,6 +94,7 @@ public enum FlashAttentionForward {
     var keysTransposed = TransposedTileCache(rows: bc, columns: d, enabled: machine.executes)
     defer { keysTransposed.deallocate() }
 
+    let replayable = machine.canReplay && !context.causal && context.validKeys == n
     for j in 0..<blocks.keyBlockCount(n) {
       let keyRows = j * bc..<min(n, (j + 1) * bc)
       let c = keyRows.count
@@ -103,9 +104,9 @@ public enum FlashAttentionForward {
       }
       try machine.load(k, rows: keyRows, into: kj)
       try machine.load(v, rows: keyRows, into: vj)
-      for i in 0..<blocks.queryBlockCount(n) {
+      func step(_ i: Int) throws {
         // Algorithm 5: the whole inner body is guarded by M_ij ≠ 0.
-        if let blockMask, !blockMask[i, j] { continue }
+        if let blockMask, !blockMask[i, j] { return }
         let queryRows = i * br..<min(n, (i + 1) * br)
         let r = queryRows.count
         try machine.load(q, rows: queryRows, into: qi)
@@ -145,6 +146,25 @@ public enum FlashAttentionForward {
         try machine.store(oi, into: outputs.output, rows: queryRows)
         try machine.store(li, into: outputs.rowSum, rows: queryRows)
         try machine.store(mi, into: outputs.rowMax, rows: queryRows)
+      }
+      // Count mode: the full query blocks of a head without causal or padding masks are the
+      // same step (only their rows differ), so of each run of consecutive ones that the block
+      // mask keeps, the first is stepped and the rest are replayed from its ledger change.
+      let tr = blocks.queryBlockCount(n)
+      let fullBlocks = n / br
+      var i = 0
+      while i < tr {
+        guard replayable, i < fullBlocks, blockMask?[i, j] ?? true else {
+          try step(i)
+          i += 1
+          continue
+        }
+        var end = i + 1
+        while end < fullBlocks, blockMask?[end, j] ?? true { end += 1 }
+        let before = machine.ledger
+        try step(i)
+        try machine.replay(machine.ledger.subtracting(before), times: end - i - 1)
+        i = end
       }
       afterOuterIteration?(j, machine, outputs)
     }

@@ -319,6 +319,20 @@ public struct Machine: Sendable {
     return out
   }
 
+  /// Whether identical steps may be replayed instead of stepped: count mode, with no events
+  /// recorded and no observer (so nothing could tell the difference but the clock).
+  public var canReplay: Bool { mode == .count && !recordsEvents && observer == nil }
+
+  /// Counts `times` more repetitions of steps whose ledger change was `delta`, without stepping
+  /// them: count mode's shortcut for runs of identical inner iterations (same shapes, transfers
+  /// in bounds by construction). Only when `canReplay`.
+  /// - Throws: `MachineError.countOverflow` if a count would not fit in 64 bits.
+  public mutating func replay(_ delta: IOLedger, times: Int) throws {
+    precondition(canReplay, "replay needs count mode without events or observer")
+    guard times > 0 else { return }
+    ledger.add(try delta.repeated(times))
+  }
+
   /// Clears the recorded events (the ledger is kept).
   public mutating func clearEvents() { events.removeAll() }
 }
