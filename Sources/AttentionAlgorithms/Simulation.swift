@@ -41,6 +41,9 @@ public struct SimulationRequest: Sendable {
   /// Execute mode: how outputs are checked against float64 attention; nil chooses `full` while
   /// N·N·d is at most `CheckMode.fullCheckLimit`, else `sampled`.
   public var check: CheckMode?
+  /// Called now and then from worker threads with the HBM elements read so far and the expected
+  /// total (for a progress line); nil: no reports.
+  public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
   /// Refuse the run (`SizeLimitError.resource`) when its estimated memory exceeds this many bytes
   /// (`SimulationLimits.estimatedMemory`); nil: no check.
   public var memoryLimitBytes: Int?
@@ -259,7 +262,12 @@ public enum Simulator {
     } else {
       groups = (0..<problem.headCount).map { ($0, 1) }
     }
-    let runs = try runHeads(request, blocks: blocks, heads: groups.map(\.head))
+    var tracker: ProgressTracker?
+    if let progress = request.progress {
+      let total = SizeLimits.saturatingProduct(ProgressTracker.expectedReads(request, blocks: blocks), groups.count)
+      tracker = ProgressTracker(total: total, report: progress)
+    }
+    let runs = try runHeads(request, blocks: blocks, heads: groups.map(\.head), tracker: tracker)
 
     var passResults: [PassResult] = []
     for (index, pass) in request.passesRun.enumerated() {
@@ -389,12 +397,15 @@ public enum Simulator {
     var nonFiniteOutputs = 0
   }
 
-  static func runHead(_ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], head: Int) throws -> HeadRun {
+  static func runHead(
+    _ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], head: Int, tracker: ProgressTracker? = nil
+  ) throws -> HeadRun {
     let problem = request.problem
     let context = problem.headContext(head)
     let (n, d, t) = (problem.sequenceLength, problem.headDimension, problem.dataType)
     let backward = request.pass.includesBackward
     var machine = Machine(spec: request.machine, mode: request.mode)
+    if let tracker { machine.tick = { tracker.update(head: head, elements: $0.hbmReadElements) } }
     var data: (q: [Float], k: [Float], v: [Float], dO: [Float])?
     if request.mode == .execute {
       let seeded = inputs(problem: problem, head: head)
@@ -424,6 +435,7 @@ public enum Simulator {
       run.ledgers.append(machine.ledger.subtracting(before))
       if request.mode == .execute { data?.dO = machine.contents(of: dO) }
     }
+    tracker?.finish(head: head, elements: machine.ledger.hbmReadElements)
     run.peakSRAMBytes = machine.sram.peakBytes
     run.peakRegisterBytes = machine.registers.peakBytes
     run.peakHBMBytes = machine.peakHBMBytes
@@ -501,13 +513,15 @@ public enum Simulator {
     return run
   }
 
-  static func runHeads(_ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], heads: [Int]) throws -> [HeadRun] {
+  static func runHeads(
+    _ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], heads: [Int], tracker: ProgressTracker? = nil
+  ) throws -> [HeadRun] {
     let results = HeadResults(count: heads.count)
     let threads = max(1, min(request.threads, heads.count))
     DispatchQueue.concurrentPerform(iterations: threads) { worker in
       var index = worker
       while index < heads.count {
-        results.set(index, Result { try runHead(request, blocks: blocks, head: heads[index]) })
+        results.set(index, Result { try runHead(request, blocks: blocks, head: heads[index], tracker: tracker) })
         index += threads
       }
     }

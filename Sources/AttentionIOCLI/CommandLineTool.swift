@@ -8,13 +8,18 @@ public struct CommandLineTool {
   /// Where output goes; tests capture it.
   public var standardOutput: (String) -> Void
   public var standardError: (String) -> Void
+  /// Whether long runs (over about 2 s) write a progress line to `standardError`. The
+  /// executable turns it on; captured runs (tests) keep stderr to the one error line.
+  public var showsProgress: Bool
 
   public init(
     standardOutput: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
-    standardError: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    standardError: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+    showsProgress: Bool = false
   ) {
     self.standardOutput = standardOutput
     self.standardError = standardError
+    self.showsProgress = showsProgress
   }
 
   struct Command: Sendable {

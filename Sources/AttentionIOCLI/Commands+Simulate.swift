@@ -206,7 +206,13 @@ extension CommandLineTool {
       (request.inputs, rank) = try NPYInputs.read(directory: directory, problem: problem, backward: pass.includesBackward)
     }
     if let outputDirectory { try NPYInputs.checkOutputDirectory(outputDirectory, backward: pass.includesBackward, force: options.has("force")) }
-    let result = try Simulator.run(request)
+    let line = progressLine("simulate", unit: "elements read")
+    if let line { request.progress = { line.update(done: $0, total: $1) } }
+    let result: SimulationResult
+    do {
+      defer { line?.finish() }
+      result = try Simulator.run(request)
+    }
     if let outputDirectory, let outputs = result.outputs {
       try NPYInputs.write(outputs, directory: outputDirectory, problem: problem, rank: rank, force: options.has("force"))
     }

@@ -49,6 +49,9 @@ extension CommandLineTool {
       sparsity: BlockSparsity(pattern: .dense, skipEmptyColumns: options.has("skip-empty-columns")))
     var request = base
     request.memoryLimitBytes = try ProblemOptions.memoryLimit(options)
+    let line = progressLine("sparsity-sweep", unit: "elements read")
+    defer { line?.finish() }
+    if let line { request.progress = { line.update(done: $0, total: $1) } }
     // Every option is checked before the CSV file is looked at.
     if let csvPath, !options.has("force"), FileManager.default.fileExists(atPath: csvPath) {
       throw CLIError.runtime("\(csvPath) already exists (pass --force to overwrite it)")

@@ -26,6 +26,12 @@ public struct Machine: Sendable {
   /// Called after every operation has taken effect, with the machine as it is then (for
   /// steppers and lessons that inspect tiles between steps). Off by default.
   public var observer: (@Sendable (MachineEvent, Machine) -> Void)?
+  /// Called with the ledger every `stepsPerTick` operations (for progress lines). Unlike
+  /// `observer` it builds no events and does not stop count mode from replaying.
+  public var tick: (@Sendable (IOLedger) -> Void)?
+  var steps = 0
+  /// Operations between calls of `tick` (a power of two).
+  public static let stepsPerTick = 1 << 12
   var hbmStorage: [[Float]] = []
   /// Index of each tensor's element 0 in its storage: the first 64-byte boundary, fixed when the
   /// tensor is placed (as in `SRAMArena`), so rows of 16·k floats never straddle cache lines
@@ -295,6 +301,10 @@ public struct Machine: Sendable {
   /// Records an event and tells the observer, once the operation has taken effect. The event is
   /// built only when someone listens (building one retains its tile's and tensor's names).
   mutating func emit(_ makeEvent: @autoclosure () -> MachineEvent) {
+    if let tick {
+      steps &+= 1
+      if steps & (Self.stepsPerTick - 1) == 0 { tick(ledger) }
+    }
     guard recordsEvents || observer != nil else { return }
     let event = makeEvent()
     if recordsEvents { events.append(event) }
