@@ -456,6 +456,8 @@ public enum Simulator {
     // The rows compared: all of them, or a seeded sample (the same rows for every head).
     let rows = check == .full ? nil : CheckMode.sampledRows(sequenceLength: n, seed: problem.seed)
     run.rowsChecked = rows?.count ?? n
+    // One head at a time uses every thread for its sampled rows; several heads already do.
+    let checkThreads = problem.headCount == 1 ? request.threads : 1
     func selected(_ values: [Float]) -> [Float] {
       guard let rows else { return values }
       var out: [Float] = []
@@ -467,7 +469,7 @@ public enum Simulator {
     if let rows {
       let exact = ReferenceAttention.rows(
         rows, queries: qs, keys: ks, values: vs, outputGradient: gradients == nil ? nil : data?.dO, sequenceLength: n,
-        headDimension: d, scale: problem.softmaxScale, context: maskedContext)
+        headDimension: d, scale: problem.softmaxScale, context: maskedContext, threads: checkThreads)
       references["O"] = exact.output
       if let dQ = exact.dQ { references["dQ"] = dQ }
     } else if gradients != nil, let dO = data?.dO {
@@ -483,7 +485,7 @@ public enum Simulator {
       let dense = rows.map {
         ReferenceAttention.rows(
           $0, queries: qs, keys: ks, values: vs, outputGradient: nil, sequenceLength: n, headDimension: d,
-          scale: problem.softmaxScale, context: context).output
+          scale: problem.softmaxScale, context: context, threads: checkThreads).output
       } ?? ReferenceAttention.forward(
         queries: qs, keys: ks, values: vs, sequenceLength: n, headDimension: d, scale: problem.softmaxScale, context: context)
       for (x, y) in zip(selected(run.tensors["O"]!), dense) {
