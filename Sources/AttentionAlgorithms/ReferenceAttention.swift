@@ -102,6 +102,26 @@ public enum ReferenceAttention {
     return (collected.output, dO == nil ? nil : collected.dQ)
   }
 
+  /// Σ a[x]·b[x] in float64 with four independent partial sums (the sequential sum's add
+  /// latency, not its arithmetic, bounds a single accumulator).
+  @inline(__always)
+  static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Double {
+    var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0)
+    var x = 0
+    while x + 4 <= d {
+      s0 += Double(a[x]) * Double(b[x])
+      s1 += Double(a[x + 1]) * Double(b[x + 1])
+      s2 += Double(a[x + 2]) * Double(b[x + 2])
+      s3 += Double(a[x + 3]) * Double(b[x + 3])
+      x += 4
+    }
+    while x < d {
+      s0 += Double(a[x]) * Double(b[x])
+      x += 1
+    }
+    return (s0 + s1) + (s2 + s3)
+  }
+
   /// `rows` for one thread: the query rows `rows`, in order.
   static func rowsOnOneThread(
     _ rows: [Int], _ q: [Float], _ k: [Float], _ v: [Float], _ dO: [Float]?, _ n: Int, _ d: Int, _ scale: Float,
@@ -124,10 +144,7 @@ public enum ReferenceAttention {
               var rowMax = -Double.infinity
               for j in 0..<n {
                 if masked, !(context!.isVisible(row: i, column: j)) { p[j] = -.infinity; continue }
-                let kj = k.baseAddress! + j * d
-                var dot = 0.0
-                for x in 0..<d { dot += Double(qi[x]) * Double(kj[x]) }
-                p[j] = tau * dot
+                p[j] = tau * dot(qi, k.baseAddress! + j * d, d)
                 rowMax = max(rowMax, p[j])
               }
               guard rowMax > -.infinity else { continue }
@@ -142,12 +159,12 @@ public enum ReferenceAttention {
                 let z = dropout.map { Double($0.multiplier(row: i, column: j)) } ?? 1
                 let pz = p[j] * z
                 let vj = v.baseAddress! + j * d
-                for x in 0..<d { output[r * d + x] += pz * Double(vj[x]) }
+                output.withUnsafeMutableBufferPointer { out in
+                  let row = out.baseAddress! + r * d
+                  for x in 0..<d { row[x] += pz * Double(vj[x]) }
+                }
                 if dO != nil {
-                  let g = gradient.baseAddress! + i * d
-                  var dot = 0.0
-                  for x in 0..<d { dot += Double(g[x]) * Double(vj[x]) }
-                  dp[j] = dot * z
+                  dp[j] = dot(gradient.baseAddress! + i * d, vj, d) * z
                   rowTerm += p[j] * dp[j]
                 }
               }
