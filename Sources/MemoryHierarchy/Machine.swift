@@ -26,12 +26,15 @@ public struct Machine: Sendable {
   /// Called after every operation has taken effect, with the machine as it is then (for
   /// steppers and lessons that inspect tiles between steps). Off by default.
   public var observer: (@Sendable (MachineEvent, Machine) -> Void)?
-  /// Called with the ledger every `stepsPerTick` operations (for progress lines). Unlike
+  /// Called with the ledger every `stepsPerTick` operations (`executeStepsPerTick` in execute
+  /// mode) for progress lines. Unlike
   /// `observer` it builds no events and does not stop count mode from replaying.
   public var tick: (@Sendable (IOLedger) -> Void)?
   var steps = 0
-  /// Operations between calls of `tick` (a power of two).
+  /// Operations between calls of `tick` in count mode (a power of two).
   public static let stepsPerTick = 1 << 12
+  /// Operations between calls of `tick` in execute mode, whose steps do tile arithmetic.
+  public static let executeStepsPerTick = 1 << 6
   var hbmStorage: [[Float]] = []
   /// Index of each tensor's element 0 in its storage: the first 64-byte boundary, fixed when the
   /// tensor is placed (as in `SRAMArena`), so rows of 16·k floats never straddle cache lines
@@ -303,7 +306,7 @@ public struct Machine: Sendable {
   mutating func emit(_ makeEvent: @autoclosure () -> MachineEvent) {
     if let tick {
       steps &+= 1
-      if steps & (Self.stepsPerTick - 1) == 0 { tick(ledger) }
+      if steps & ((executes ? Self.executeStepsPerTick : Self.stepsPerTick) - 1) == 0 { tick(ledger) }
     }
     guard recordsEvents || observer != nil else { return }
     let event = makeEvent()
