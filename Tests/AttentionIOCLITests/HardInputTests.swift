@@ -62,6 +62,18 @@ final class HardInputTests: XCTestCase {
       code: 1, mentions: ["estimated memory", "1073741824"])
   }
 
+  /// Found while fuzzing: runs whose memory the estimate must catch before allocating.
+  func testTraceAndPagedDecodeRefuseRunsAboveTheMemoryLimit() {
+    assertFails(["trace", "--algorithm", "standard", "--sram-bytes", "1125899906842624", "--seq-len", "100000"], code: 1, mentions: ["estimated memory"])
+    assertFails(
+      ["paged", "decode", "--context-len", "100000", "--block-size", "16", "--head-dim", "128", "--mode", "execute", "--batch", "1000", "--max-memory", "4G"],
+      code: 1, mentions: ["estimated memory", "4294967296"])
+    assertFails(
+      ["paged", "decode", "--context-len", "16000000", "--block-size", "1", "--head-dim", "128", "--batch", "16000000"],
+      code: 1, mentions: ["KV blocks", "limit"])
+    assertFails(["paged", "decode", "--context-len", "10", "--block-size", "4", "--head-dim", "8", "--max-memory", "x"], code: 2, mentions: ["--max-memory"])
+  }
+
   /// Item 3: the simulated SRAM costs memory only for the tiles in use.
   func testHugeSimulatedSRAMIsCheap() throws {
     let base = ["simulate", "--algorithm", "flash", "--seq-len", "64", "--head-dim", "16", "--mode", "execute", "--format", "json", "--threads", "1"]
