@@ -148,24 +148,27 @@ public enum FlashAttentionForward {
         try machine.store(mi, into: outputs.rowMax, rows: queryRows)
       }
       // Count mode: the full query blocks of a head without causal or padding masks are the
-      // same step (only their rows differ), so of each run of consecutive ones that the block
-      // mask keeps, the first is stepped and the rest are replayed from its ledger change.
+      // same step (only their rows differ, and counts are sums), so the first one the block
+      // mask keeps is stepped and the others it keeps are counted from its ledger change.
       let tr = blocks.queryBlockCount(n)
-      let fullBlocks = n / br
-      var i = 0
-      while i < tr {
-        guard replayable, i < fullBlocks, blockMask?[i, j] ?? true else {
+      let fullBlocks = replayable ? n / br : 0
+      var firstChange: IOLedger?
+      var repeats = 0
+      for i in 0..<fullBlocks {
+        if let blockMask, !blockMask[i, j] { continue }
+        if firstChange == nil {
+          let before = machine.ledger
           try step(i)
-          i += 1
-          continue
+          firstChange = machine.ledger.subtracting(before)
+        } else if blockMask == nil {
+          repeats = fullBlocks - 1
+          break
+        } else {
+          repeats += 1
         }
-        var end = i + 1
-        while end < fullBlocks, blockMask?[end, j] ?? true { end += 1 }
-        let before = machine.ledger
-        try step(i)
-        try machine.replay(machine.ledger.subtracting(before), times: end - i - 1)
-        i = end
       }
+      if let firstChange { try machine.replay(firstChange, times: repeats) }
+      for i in fullBlocks..<tr { try step(i) }
       afterOuterIteration?(j, machine, outputs)
     }
     machine.free(tiles)
