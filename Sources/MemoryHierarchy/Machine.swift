@@ -303,11 +303,11 @@ public struct Machine: Sendable {
 
   /// Records an event and tells the observer, once the operation has taken effect. The event is
   /// built only when someone listens (building one retains its tile's and tensor's names).
+  /// Inlined, so that with no listener the event's closure is never built (building it retains
+  /// names: the largest cost of count mode when it is not).
+  @inline(__always)
   mutating func emit(_ makeEvent: @autoclosure () -> MachineEvent) {
-    if let tick {
-      steps &+= 1
-      if steps & ((executes ? Self.executeStepsPerTick : Self.stepsPerTick) - 1) == 0 { tick(ledger) }
-    }
+    if tick != nil { countStep() }
     guard recordsEvents || observer != nil else { return }
     let event = makeEvent()
     if recordsEvents { events.append(event) }
@@ -331,6 +331,16 @@ public struct Machine: Sendable {
     }
     return out
   }
+
+  /// Counts an operation for `tick`, and calls it every `stepsPerTick` (`executeStepsPerTick`).
+  @inline(__always)
+  mutating func countStep() {
+    steps &+= 1
+    if steps & ((executes ? Self.executeStepsPerTick : Self.stepsPerTick) - 1) == 0 { callTick() }
+  }
+
+  @inline(never)
+  func callTick() { tick?(ledger) }
 
   /// Whether identical steps may be replayed instead of stepped: count mode, with no events
   /// recorded and no observer (so nothing could tell the difference but the clock).
