@@ -53,8 +53,10 @@ public enum SizeLimits {
   ) throws -> Int {
     var result = 1
     var overflow = false
+    if let negative = factors.first(where: { $0 < 0 }) {
+      throw SizeLimitError(kind: .unrepresentable, quantity: quantity, value: "negative (\(negative))", limit: "0 at least")
+    }
     for factor in factors {
-      precondition(factor >= 0, "sizes are non-negative")
       let (next, didOverflow) = result.multipliedReportingOverflow(by: factor)
       if didOverflow { overflow = true; break }
       result = next
