@@ -129,7 +129,7 @@ public struct ReproductionOutput: Sendable {
   public static let incompleteMarker = ".attention-io-incomplete"
 
   /// The files an interrupted write left in `directory`: those its marker lists.
-  static func unfinishedFiles(directory: String) -> Set<String> {
+  public static func unfinishedFiles(directory: String) -> Set<String> {
     let marker = (directory as NSString).appendingPathComponent(incompleteMarker)
     guard let text = try? String(contentsOfFile: marker, encoding: .utf8) else { return [] }
     return Set(text.split(whereSeparator: \.isNewline).map(String.init))

@@ -104,6 +104,24 @@ final class HardInputTests: XCTestCase {
     XCTAssertEqual(try String(contentsOfFile: csv, encoding: .utf8), "keep\n")
   }
 
+  /// Item 7: outputs an interrupted run left under the marker do not block the next run.
+  func testOutputDirectoryOfAnInterruptedRunIsReplaced() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aio-interrupted-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try "o.npy\ndq.npy\ndk.npy\ndv.npy\n".write(toFile: directory + "/.attention-io-incomplete", atomically: true, encoding: .utf8)
+    try "partial".write(toFile: directory + "/o.npy", atomically: true, encoding: .utf8)
+    let arguments = [
+      "simulate", "--algorithm", "flash", "--seq-len", "16", "--head-dim", "8", "--mode", "execute", "--pass", "both",
+      "--threads", "1", "--output-dir", directory,
+    ]
+    let run = CapturedRun(arguments)
+    XCTAssertEqual(run.code, 0, run.stderr)
+    XCTAssertEqual(try NPY.read(path: directory + "/o.npy").shape, [16, 8])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/.attention-io-incomplete"))
+    assertFails(arguments, code: 1, mentions: ["already exists"])
+  }
+
   func testValuesWithLineBreaksGiveOneLine() {
     assertFails(["simulate", "--algorithm", "flash", "--seq-len", "16", "--head-dim", "8\nfoo"], code: 2, mentions: ["\\n"])
     assertFails(["simulate", "--algorithm", "fl\r\nash", "--seq-len", "16", "--head-dim", "8"], code: 2)
