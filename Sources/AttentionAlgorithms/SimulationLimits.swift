@@ -6,8 +6,8 @@ import MemoryHierarchy
 /// `SizeLimits.maximumBytes`) is `SizeLimitError.unrepresentable`; a run that would take too
 /// many simulated block steps or more memory than allowed is `SizeLimitError.resource`.
 public enum SimulationLimits {
-  /// Simulated block steps one run may take (T_r·T_c per pass, per head simulated): about ten
-  /// minutes of count mode.
+  /// Simulated block steps one run may take (T_r·T_c per pass, per head simulated): minutes of
+  /// count mode at most (Docs/CLI.md lists the limits).
   public static let maximumBlockSteps = 10_000_000_000
 
   /// Counts (elements, bytes, FLOPs) are 64-bit integers; the run's estimated totals must stay
