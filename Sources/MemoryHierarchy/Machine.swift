@@ -349,9 +349,12 @@ public struct Machine: Sendable {
   /// Counts `times` more repetitions of steps whose ledger change was `delta`, without stepping
   /// them: count mode's shortcut for runs of identical inner iterations (same shapes, transfers
   /// in bounds by construction). Only when `canReplay`.
-  /// - Throws: `MachineError.countOverflow` if a count would not fit in 64 bits.
+  /// - Throws: `MachineError.countOverflow` if a count would not fit in 64 bits,
+  ///   `MachineError.outOfBounds` unless `canReplay` (execute mode, events or an observer).
   public mutating func replay(_ delta: IOLedger, times: Int) throws {
-    precondition(canReplay, "replay needs count mode without events or observer")
+    guard canReplay else {
+      throw MachineError.outOfBounds("replay needs count mode without recorded events or an observer")
+    }
     guard times > 0 else { return }
     ledger.add(try delta.repeated(times))
   }

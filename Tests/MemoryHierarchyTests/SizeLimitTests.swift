@@ -82,5 +82,10 @@ final class SizeLimitTests: XCTestCase {
     try replayed.load(q2, rows: 0..<8, into: t2)
     try replayed.replay(replayed.ledger.subtracting(before), times: 7)
     XCTAssertEqual(stepped.ledger, replayed.ledger)
+    // Only count mode with nobody listening may replay: elsewhere it is a typed error.
+    var execute = Machine(spec: MachineSpec.a100_40GB, mode: .execute)
+    XCTAssertThrowsError(try execute.replay(before, times: 2))
+    replayed.recordsEvents = true
+    XCTAssertThrowsError(try replayed.replay(before, times: 2))
   }
 }
