@@ -42,6 +42,12 @@ public struct AttentionProblem: Hashable, Sendable {
     guard ElementType.floatingPoint.contains(dataType), ElementType.floatingPoint.contains(statisticsType) else {
       throw AttentionError.invalidProblem("data and statistics types must be fp32, fp16 or bf16")
     }
+    do {
+      try SimulationLimits.checkProblem(
+        batch: batch, heads: heads, sequenceLength: sequenceLength, headDimension: headDimension, byteWidth: dataType.byteWidth)
+    } catch let error as SizeLimitError {
+      throw AttentionError.invalidProblem(error.description)
+    }
     if let scale, !scale.isFinite {
       throw AttentionError.invalidProblem("scale must be finite, got \(scale)")
     }

@@ -34,6 +34,7 @@ public enum BlockSelection {
     _ algorithm: AttentionAlgorithmKind, pass: AttentionSchedule.Pass = .forward, problem: AttentionProblem, spec: MachineSpec,
     rule: BlockRule = .fit, explicit: BlockSizes? = nil
   ) throws -> BlockSizes {
+    try SimulationLimits.checkAlgorithm(algorithm, problem: problem)
     let n = problem.sequenceLength
     let requested: BlockSizes
     if let explicit {
@@ -77,6 +78,7 @@ public enum BlockSelection {
   public static func largestFitting(
     _ algorithm: AttentionAlgorithmKind, pass: AttentionSchedule.Pass = .forward, problem: AttentionProblem, spec: MachineSpec
   ) throws -> BlockSizes {
+    try SimulationLimits.checkAlgorithm(algorithm, problem: problem)
     let n = problem.sequenceLength
     let d = problem.headDimension
     let capacity = spec.sramCapacityInBytes

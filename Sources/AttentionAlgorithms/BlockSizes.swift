@@ -15,14 +15,17 @@ public struct BlockSizes: Hashable, Sendable, CustomStringConvertible {
   public var description: String { "Br=\(queryBlockSize), Bc=\(keyBlockSize)" }
 
   /// T_r = ⌈N/Br⌉.
-  public func queryBlockCount(_ n: Int) -> Int { (n + queryBlockSize - 1) / queryBlockSize }
+  public func queryBlockCount(_ n: Int) -> Int { n / queryBlockSize + (n % queryBlockSize == 0 ? 0 : 1) }
   /// T_c = ⌈N/Bc⌉.
-  public func keyBlockCount(_ n: Int) -> Int { (n + keyBlockSize - 1) / keyBlockSize }
+  public func keyBlockCount(_ n: Int) -> Int { n / keyBlockSize + (n % keyBlockSize == 0 ? 0 : 1) }
 
   /// The paper's rule (FlashAttention Algorithm 1, line 1): Bc = ⌈M/4d⌉, Br = min(⌈M/4d⌉, d),
   /// with M the SRAM size in elements.
   public static func paperRule(sramElements m: Int, headDimension d: Int) -> BlockSizes {
-    let bc = max(1, (m + 4 * d - 1) / (4 * d))
+    // ⌈m / 4d⌉ without overflow for any m, d ≥ 1 (4d saturates: the quotient is then 0 or 1).
+    let (fourD, overflow) = d.multipliedReportingOverflow(by: 4)
+    let divisor = overflow ? Int.max : max(fourD, 1)
+    let bc = max(1, m / divisor + (m % divisor == 0 ? 0 : 1))
     return BlockSizes(queryBlockSize: min(bc, d), keyBlockSize: bc)
   }
 

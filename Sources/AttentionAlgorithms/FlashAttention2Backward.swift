@@ -50,8 +50,7 @@ public enum FlashAttention2Backward {
 
   /// Exact HBM elements per head, and the number of skipped blocks.
   public static func closedForm(sequenceLength n: Int, headDimension d: Int, blocks: BlockSizes, causal: Bool) -> (traffic: TrafficCount, skippedBlocks: Int) {
-    let (visited, skipped) = FlashAttention2Forward.visitedBlocks(sequenceLength: n, blocks: blocks, causal: causal)
-    let queryRows = visited.reduce(0) { $0 + $1.0.count }
+    let (_, queryRows, skipped) = FlashAttention2Forward.visitedTotals(sequenceLength: n, blocks: blocks, causal: causal)
     // D precompute: O and dO read, D written. Main loop: K, V once; Q, dO, dQ, L, D per visited
     // block; dQ written per visited block; dK, dV written once.
     return (TrafficCount(

@@ -64,11 +64,35 @@ public enum FlashAttention2Forward {
     return (visited, skipped)
   }
 
+  /// The key blocks visited by query block `i`: all T_c, or with the causal mask the prefix
+  /// j ≤ (last row of block i) / Bc (block j is skipped when its first key is after the last
+  /// query of block i). O(1), so schedules and closed forms need no list of blocks.
+  public static func visibleKeyBlocks(queryBlock i: Int, sequenceLength n: Int, blocks: BlockSizes, causal: Bool) -> Int {
+    let tc = blocks.keyBlockCount(n)
+    guard causal else { return tc }
+    let lastRow = min(n, (i + 1) * blocks.queryBlockSize) - 1
+    return min(tc, lastRow / blocks.keyBlockSize + 1)
+  }
+
+  /// What `visitedBlocks` sums, in O(T_r) time and O(1) memory: the key rows over all visited
+  /// blocks, the query rows over all visited blocks, and the skipped blocks.
+  public static func visitedTotals(sequenceLength n: Int, blocks: BlockSizes, causal: Bool) -> (keyRows: Int, queryRows: Int, skipped: Int) {
+    let tc = blocks.keyBlockCount(n)
+    var (keyRows, queryRows, skipped) = (0, 0, 0)
+    for i in 0..<blocks.queryBlockCount(n) {
+      let rows = min(n, (i + 1) * blocks.queryBlockSize) - i * blocks.queryBlockSize
+      let visible = visibleKeyBlocks(queryBlock: i, sequenceLength: n, blocks: blocks, causal: causal)
+      keyRows += min(n, visible * blocks.keyBlockSize)
+      queryRows += visible * rows
+      skipped += tc - visible
+    }
+    return (keyRows, queryRows, skipped)
+  }
+
   /// Exact HBM elements per head: Q read once, K and V for every visited block, O and L
   /// written once; also the number of skipped blocks.
   public static func closedForm(sequenceLength n: Int, headDimension d: Int, blocks: BlockSizes, causal: Bool) -> (traffic: TrafficCount, skippedBlocks: Int) {
-    let (visited, skipped) = visitedBlocks(sequenceLength: n, blocks: blocks, causal: causal)
-    let keyRows = visited.reduce(0) { $0 + $1.1.count }
+    let (keyRows, _, skipped) = visitedTotals(sequenceLength: n, blocks: blocks, causal: causal)
     return (TrafficCount(readElements: n * d + 2 * d * keyRows, writeElements: n * d + n), skipped)
   }
 
@@ -93,11 +117,14 @@ public enum FlashAttention2Forward {
     let tiles = try machine.allocate(tilePlan(blocks: blocks, problem: problem))
     let (qi, oi, kj, vj, sij) = (tiles[0], tiles[1], tiles[2], tiles[3], tiles[4])
     let (mi, li, mNew, lt, alpha) = (tiles[5], tiles[6], tiles[7], tiles[8], tiles[9])
-    let (visited, skipped) = visitedBlocks(sequenceLength: n, blocks: blocks, causal: context.causal)
+    let skipped = visitedTotals(sequenceLength: n, blocks: blocks, causal: context.causal).skipped
+    let br = blocks.queryBlockSize
+    let replayable = machine.canReplay && !context.causal && context.validKeys == n
 
-    var index = 0
-    while index < visited.count {
-      let queryRows = visited[index].0
+    for i in 0..<blocks.queryBlockCount(n) {
+      let visible = visibleKeyBlocks(queryBlock: i, sequenceLength: n, blocks: blocks, causal: context.causal)
+      guard visible > 0 else { continue }
+      let queryRows = i * br..<min(n, (i + 1) * br)
       let r = queryRows.count
       try machine.load(q, rows: queryRows, into: qi)
       machine.compute("O_i = 0, ℓ_i = 0, m_i = −∞", kind: .other, flops: 0) { sram in
@@ -105,10 +132,9 @@ public enum FlashAttention2Forward {
         sram[li].update(repeating: 0, count: r)
         sram[mi].update(repeating: -.infinity, count: r)
       }
-      while index < visited.count, visited[index].0 == queryRows {
-        let keyRows = visited[index].1
+      func step(_ j: Int) throws {
+        let keyRows = j * bc..<min(n, (j + 1) * bc)
         let c = keyRows.count
-        index += 1
         try machine.load(k, rows: keyRows, into: kj)
         try machine.load(v, rows: keyRows, into: vj)
         machine.compute("S_ij = τ·Q_i·K_jᵀ", kind: .matmul, flops: 2 * r * c * d) { sram in
@@ -140,6 +166,16 @@ public enum FlashAttention2Forward {
             a: sram[sij], lda: bc, b: sram[vj], ldb: d, c: sram[oi], ldc: d, rows: r, columns: d, depth: c, alpha: 1, accumulate: true)
         }
       }
+      // Count mode: the full key blocks of a head without causal or padding masks are the same
+      // step (only their rows differ, and counts are sums): the first is stepped, the others
+      // are counted from its ledger change.
+      let fullBlocks = replayable ? min(visible, n / bc) : 0
+      if fullBlocks > 0 {
+        let before = machine.ledger
+        try step(0)
+        try machine.replay(machine.ledger.subtracting(before), times: fullBlocks - 1)
+      }
+      for j in fullBlocks..<visible { try step(j) }
       machine.compute("O_i = diag(ℓ_i)⁻¹·O_i, L_i = m_i + log ℓ_i", kind: .other, flops: r * d + 3 * r) { sram in
         for x in 0..<r {
           let l = sram[li][x]

@@ -94,6 +94,7 @@ public enum FlashAttentionForward {
     var keysTransposed = TransposedTileCache(rows: bc, columns: d, enabled: machine.executes)
     defer { keysTransposed.deallocate() }
 
+    let replayable = machine.canReplay && !context.causal && context.validKeys == n
     for j in 0..<blocks.keyBlockCount(n) {
       let keyRows = j * bc..<min(n, (j + 1) * bc)
       let c = keyRows.count
@@ -103,9 +104,9 @@ public enum FlashAttentionForward {
       }
       try machine.load(k, rows: keyRows, into: kj)
       try machine.load(v, rows: keyRows, into: vj)
-      for i in 0..<blocks.queryBlockCount(n) {
+      func step(_ i: Int) throws {
         // Algorithm 5: the whole inner body is guarded by M_ij ≠ 0.
-        if let blockMask, !blockMask[i, j] { continue }
+        if let blockMask, !blockMask[i, j] { return }
         let queryRows = i * br..<min(n, (i + 1) * br)
         let r = queryRows.count
         try machine.load(q, rows: queryRows, into: qi)
@@ -146,6 +147,28 @@ public enum FlashAttentionForward {
         try machine.store(li, into: outputs.rowSum, rows: queryRows)
         try machine.store(mi, into: outputs.rowMax, rows: queryRows)
       }
+      // Count mode: the full query blocks of a head without causal or padding masks are the
+      // same step (only their rows differ, and counts are sums), so the first one the block
+      // mask keeps is stepped and the others it keeps are counted from its ledger change.
+      let tr = blocks.queryBlockCount(n)
+      let fullBlocks = replayable ? n / br : 0
+      var firstChange: IOLedger?
+      var repeats = 0
+      for i in 0..<fullBlocks {
+        if let blockMask, !blockMask[i, j] { continue }
+        if firstChange == nil {
+          let before = machine.ledger
+          try step(i)
+          firstChange = machine.ledger.subtracting(before)
+        } else if blockMask == nil {
+          repeats = fullBlocks - 1
+          break
+        } else {
+          repeats += 1
+        }
+      }
+      if let firstChange { try machine.replay(firstChange, times: repeats) }
+      for i in fullBlocks..<tr { try step(i) }
       afterOuterIteration?(j, machine, outputs)
     }
     machine.free(tiles)

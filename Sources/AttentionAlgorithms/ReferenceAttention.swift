@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Exact attention in float64, the yardstick for every execute-mode run:
@@ -82,6 +83,105 @@ public enum ReferenceAttention {
     return (dQ, dK, dV, output)
   }
 
+  /// O, and dQ when `outputGradient` is given, for the query rows `rows` only (each `d` wide, in
+  /// the order of `rows`): the sampled check of large runs. The same float64 arithmetic as
+  /// `forward` and `gradients` restricted to those rows, O(N·d) per row, rows spread over
+  /// `threads` threads (dK and dV need every row, so a sampled check has none).
+  public static func rows(
+    _ rows: [Int], queries q: [Float], keys k: [Float], values v: [Float], outputGradient dO: [Float]?,
+    sequenceLength n: Int, headDimension d: Int, scale: Float, context: HeadContext? = nil, threads: Int = 1
+  ) -> (output: [Double], dQ: [Double]?) {
+    let workers = max(1, min(threads, rows.count))
+    let collected = RowCollector(rows: rows.count, width: d, gradients: dO != nil)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      let mine = Array(stride(from: worker, to: rows.count, by: workers))
+      let part = rowsOnOneThread(
+        mine.map { rows[$0] }, q, k, v, dO, n, d, scale, context)
+      collected.store(mine, output: part.output, dQ: part.dQ)
+    }
+    return (collected.output, dO == nil ? nil : collected.dQ)
+  }
+
+  /// Σ a[x]·b[x] in float64 with four independent partial sums (the sequential sum's add
+  /// latency, not its arithmetic, bounds a single accumulator).
+  @inline(__always)
+  static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Double {
+    var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0)
+    var x = 0
+    while x + 4 <= d {
+      s0 += Double(a[x]) * Double(b[x])
+      s1 += Double(a[x + 1]) * Double(b[x + 1])
+      s2 += Double(a[x + 2]) * Double(b[x + 2])
+      s3 += Double(a[x + 3]) * Double(b[x + 3])
+      x += 4
+    }
+    while x < d {
+      s0 += Double(a[x]) * Double(b[x])
+      x += 1
+    }
+    return (s0 + s1) + (s2 + s3)
+  }
+
+  /// `rows` for one thread: the query rows `rows`, in order.
+  static func rowsOnOneThread(
+    _ rows: [Int], _ q: [Float], _ k: [Float], _ v: [Float], _ dO: [Float]?, _ n: Int, _ d: Int, _ scale: Float,
+    _ context: HeadContext?
+  ) -> (output: [Double], dQ: [Double]) {
+    var output = [Double](repeating: 0, count: rows.count * d)
+    var dQ = [Double](repeating: 0, count: dO == nil ? 0 : rows.count * d)
+    let tau = Double(scale)
+    let masked = context.map { $0.causal || $0.validKeys < n || $0.blockMask != nil } ?? false
+    let dropout = context?.dropout.isActive == true ? context?.dropout : nil
+    var p = [Double](repeating: 0, count: n)
+    var dp = [Double](repeating: 0, count: n)
+    q.withUnsafeBufferPointer { q in
+      k.withUnsafeBufferPointer { k in
+        v.withUnsafeBufferPointer { v in
+          (dO ?? []).withUnsafeBufferPointer { gradient in
+            for (r, i) in rows.enumerated() {
+              let qi = q.baseAddress! + i * d
+              // Row i of P = softmax(mask(τ·QKᵀ)), max-subtracted, as `probabilityRow`.
+              var rowMax = -Double.infinity
+              for j in 0..<n {
+                if masked, !(context!.isVisible(row: i, column: j)) { p[j] = -.infinity; continue }
+                p[j] = tau * dot(qi, k.baseAddress! + j * d, d)
+                rowMax = max(rowMax, p[j])
+              }
+              guard rowMax > -.infinity else { continue }
+              var sum = 0.0
+              for j in 0..<n {
+                p[j] = p[j] == -.infinity ? 0 : exp(p[j] - rowMax)
+                sum += p[j]
+              }
+              for j in 0..<n { p[j] /= sum }
+              var rowTerm = 0.0
+              for j in 0..<n where p[j] != 0 {
+                let z = dropout.map { Double($0.multiplier(row: i, column: j)) } ?? 1
+                let pz = p[j] * z
+                let vj = v.baseAddress! + j * d
+                output.withUnsafeMutableBufferPointer { out in
+                  let row = out.baseAddress! + r * d
+                  for x in 0..<d { row[x] += pz * Double(vj[x]) }
+                }
+                if dO != nil {
+                  dp[j] = dot(gradient.baseAddress! + i * d, vj, d) * z
+                  rowTerm += p[j] * dp[j]
+                }
+              }
+              guard dO != nil else { continue }
+              for j in 0..<n where p[j] != 0 {
+                let ds = p[j] * (dp[j] - rowTerm)
+                let kj = k.baseAddress! + j * d
+                for x in 0..<d { dQ[r * d + x] += tau * ds * Double(kj[x]) }
+              }
+            }
+          }
+        }
+      }
+    }
+    return (output, dQ)
+  }
+
   /// The softmax statistics over the first `keys` keys only: m (row max), ℓ (row sum of
   /// e^{S − m}) and O = softmax(S[:, :keys])·V[:keys], as Algorithm 1 holds them after the outer
   /// step that ends at key `keys` (the proof of Theorem 1).
@@ -116,5 +216,31 @@ public enum ReferenceAttention {
       maxRef = max(maxRef, abs(reference[i]))
     }
     return maxRef == 0 ? maxDiff : maxDiff / maxRef
+  }
+}
+
+/// The rows of a threaded sampled check, gathered under a lock.
+final class RowCollector: @unchecked Sendable {
+  private let lock = NSLock()
+  private let width: Int
+  private(set) var output: [Double]
+  private(set) var dQ: [Double]
+
+  init(rows: Int, width: Int, gradients: Bool) {
+    self.width = width
+    output = [Double](repeating: 0, count: rows * width)
+    dQ = [Double](repeating: 0, count: gradients ? rows * width : 0)
+  }
+
+  /// Rows `indices` (positions in the sample) computed by one thread, in order.
+  func store(_ indices: [Int], output part: [Double], dQ partGradient: [Double]) {
+    lock.lock()
+    defer { lock.unlock() }
+    for (local, index) in indices.enumerated() {
+      for x in 0..<width {
+        output[index * width + x] = part[local * width + x]
+        if !dQ.isEmpty { dQ[index * width + x] = partGradient[local * width + x] }
+      }
+    }
   }
 }

@@ -38,6 +38,15 @@ public struct SimulationRequest: Sendable {
   public var keepOutputs: Bool
   /// Block-sparse runs: the mask pattern and whether empty columns are skipped (dense when nil).
   public var sparsity: BlockSparsity?
+  /// Execute mode: how outputs are checked against float64 attention; nil chooses `full` while
+  /// N·N·d is at most `CheckMode.fullCheckLimit`, else `sampled`.
+  public var check: CheckMode?
+  /// Called now and then from worker threads with the HBM elements read so far and the expected
+  /// total (for a progress line); nil: no reports.
+  public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+  /// Refuse the run (`SizeLimitError.resource`) when its estimated memory exceeds this many bytes
+  /// (`SimulationLimits.estimatedMemory`); nil: no check.
+  public var memoryLimitBytes: Int?
 
   public init(
     algorithm: AttentionAlgorithmKind, pass: AttentionPass = .forward, problem: AttentionProblem,
@@ -56,6 +65,14 @@ public struct SimulationRequest: Sendable {
     self.threads = threads
     self.inputs = inputs
     self.keepOutputs = keepOutputs
+  }
+
+  /// The check execute mode does (`check`, or the automatic choice).
+  public var resolvedCheck: CheckMode {
+    if let check { return check }
+    let n = problem.sequenceLength
+    let work = SizeLimits.saturatingProduct(SizeLimits.saturatingProduct(n, n), problem.headDimension)
+    return work <= CheckMode.fullCheckLimit ? .full : .sampled
   }
 
   /// The passes that run: the forward always (a backward needs it), the backward when asked.
@@ -89,6 +106,34 @@ public struct PassResult: Sendable {
   /// Whether the simulated counts equal the closed form exactly.
   public var matchesClosedForm: Bool {
     closedForm.readElements == ledger.hbmReadElements && closedForm.writeElements == ledger.hbmWriteElements
+  }
+}
+
+/// How execute mode checks its outputs against exact float64 attention (`--check`).
+public enum CheckMode: String, CaseIterable, Sendable, Hashable {
+  /// Every row of every output: O(N²·d) float64 work per head.
+  case full
+  /// A seeded sample of `sampleRows` query rows of O (and dQ), exactly in float64: O(rows·N·d).
+  case sampled
+  /// No check.
+  case none
+
+  /// The default checks every row while N·N·d is at most this.
+  public static let fullCheckLimit = 1 << 31
+  /// Query rows a sampled check compares (every row when N is smaller).
+  public static let sampleRows = 256
+
+  /// The rows a sampled check compares: `sampleRows` distinct rows drawn with `seed`, ascending
+  /// (all rows when N ≤ `sampleRows`).
+  public static func sampledRows(sequenceLength n: Int, seed: UInt64) -> [Int] {
+    guard n > sampleRows else { return Array(0..<n) }
+    var rng = SeededRandom(seed: seed ^ 0x5A3D_1E0C_7B29_4F61)
+    var chosen = Set<Int>()
+    // The first and last rows always: masks make them the extreme cases.
+    chosen.insert(0)
+    chosen.insert(n - 1)
+    while chosen.count < sampleRows { chosen.insert(Int(rng.next() % UInt64(n))) }
+    return chosen.sorted()
   }
 }
 
@@ -130,8 +175,18 @@ public struct SimulationResult: Sendable {
   /// Block-sparse runs: the first head's block mask.
   public let blockMask: BlockMask?
   /// Block-sparse execute runs: ‖O − O_dense‖_F / ‖O_dense‖_F over all heads, against exact
-  /// (float64) dense attention: the accuracy the sparsity costs.
+  /// (float64) dense attention: the accuracy the sparsity costs (over the checked rows).
   public let relativeErrorVsDense: Double?
+  /// Execute mode: how the outputs were checked (nil in count mode).
+  public internal(set) var checkMode: CheckMode?
+  /// Execute mode: query rows of each head compared with float64 (0 with `--check none`).
+  public internal(set) var rowsChecked = 0
+  /// Execute mode: output values, over all heads, that are NaN or infinite where float64
+  /// attention is finite. Any makes the check fail (`maxRelativeError` is then infinite).
+  public internal(set) var nonFiniteOutputs = 0
+
+  /// Whether the check found NaN or infinity the inputs did not force.
+  public var checkFailed: Bool { nonFiniteOutputs > 0 }
 
   /// Block-sparse runs: the pattern and the first head's mask statistics.
   public var mask: BlockMaskSummary? {
@@ -187,20 +242,35 @@ public enum Simulator {
     // Heads that differ only in their data count the same; heads of batch entries with
     // different valid lengths may not (masking FLOPs), so count mode simulates one head per
     // valid length.
+    // Grouped by batch entry (all heads of one entry share its valid length), so the work does
+    // not grow with batch × heads.
+    let simulatedHeads = request.mode == .count ? Set(problem.validLengths ?? [0]).count : problem.headCount
+    _ = try SimulationLimits.checkRun(request, blocks: blocks, simulatedHeads: simulatedHeads)
+    if let limit = request.memoryLimitBytes {
+      try SimulationLimits.checkMemory(request, blocks: blocks, simulatedHeads: simulatedHeads, limit: limit)
+    }
     var groups: [(head: Int, count: Int)] = []
     if request.mode == .count {
-      var seen: [Int: Int] = [:]
-      for head in 0..<problem.headCount {
-        let keys = problem.headContext(head).validKeys
-        if let index = seen[keys] { groups[index].count += 1 } else {
-          seen[keys] = groups.count
-          groups.append((head, 1))
+      if let lengths = problem.validLengths {
+        var seen: [Int: Int] = [:]
+        for (entry, keys) in lengths.enumerated() {
+          if let index = seen[keys] { groups[index].count += problem.heads } else {
+            seen[keys] = groups.count
+            groups.append((entry * problem.heads, problem.heads))
+          }
         }
+      } else {
+        groups = [(0, problem.headCount)]
       }
     } else {
       groups = (0..<problem.headCount).map { ($0, 1) }
     }
-    let runs = try runHeads(request, blocks: blocks, heads: groups.map(\.head))
+    var tracker: ProgressTracker?
+    if let progress = request.progress {
+      let total = SizeLimits.saturatingProduct(ProgressTracker.expectedReads(request, blocks: blocks), groups.count)
+      tracker = ProgressTracker(total: total, report: progress)
+    }
+    let runs = try runHeads(request, blocks: blocks, heads: groups.map(\.head), tracker: tracker)
 
     var passResults: [PassResult] = []
     for (index, pass) in request.passesRun.enumerated() {
@@ -251,12 +321,18 @@ public enum Simulator {
       errorVsDense = norm == 0 ? difference.squareRoot() : (difference / norm).squareRoot()
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    return SimulationResult(
+    var result = SimulationResult(
       request: request, passes: passResults, ledger: ledger, headLedger: headLedger, closedForm: form,
       peakSRAMBytes: runs.map(\.peakSRAMBytes).max() ?? 0, peakRegisterBytes: runs.map(\.peakRegisterBytes).max() ?? 0,
       peakHBMBytesPerHead: runs.map(\.peakHBMBytes).max() ?? 0,
       estimate: RooflineEstimate(ledger: ledger, spec: request.machine), errors: errors, wallSeconds: seconds,
       outputs: outputs, firstHeadOutput: runs[0].tensors["O"], blockMask: runs[0].blockMask, relativeErrorVsDense: errorVsDense)
+    if request.mode == .execute {
+      result.checkMode = request.resolvedCheck
+      result.rowsChecked = runs[0].rowsChecked
+      result.nonFiniteOutputs = runs.reduce(0) { $0 + $1.nonFiniteOutputs }
+    }
+    return result
   }
 
   /// The seeded inputs of one head (before rounding to the data type), from
@@ -320,14 +396,21 @@ public enum Simulator {
     var blockMask: BlockMask?
     var denseSquaredDifference = 0.0
     var denseSquaredNorm = 0.0
+    /// Execute mode: the query rows checked against float64, and outputs that were NaN or
+    /// infinite where the reference is finite.
+    var rowsChecked = 0
+    var nonFiniteOutputs = 0
   }
 
-  static func runHead(_ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], head: Int) throws -> HeadRun {
+  static func runHead(
+    _ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], head: Int, tracker: ProgressTracker? = nil
+  ) throws -> HeadRun {
     let problem = request.problem
     let context = problem.headContext(head)
     let (n, d, t) = (problem.sequenceLength, problem.headDimension, problem.dataType)
     let backward = request.pass.includesBackward
     var machine = Machine(spec: request.machine, mode: request.mode)
+    if let tracker { machine.tick = { tracker.update(head: head, elements: $0.hbmReadElements) } }
     var data: (q: [Float], k: [Float], v: [Float], dO: [Float])?
     if request.mode == .execute {
       let seeded = inputs(problem: problem, head: head)
@@ -357,6 +440,7 @@ public enum Simulator {
       run.ledgers.append(machine.ledger.subtracting(before))
       if request.mode == .execute { data?.dO = machine.contents(of: dO) }
     }
+    tracker?.finish(head: head, elements: machine.ledger.hbmReadElements)
     run.peakSRAMBytes = machine.sram.peakBytes
     run.peakRegisterBytes = machine.registers.peakBytes
     run.peakHBMBytes = machine.peakHBMBytes
@@ -364,33 +448,70 @@ public enum Simulator {
 
     let (qs, ks, vs) = (machine.contents(of: q), machine.contents(of: k), machine.contents(of: v))
     run.tensors["O"] = machine.contents(of: state.output)
+    if let gradients {
+      run.tensors["dQ"] = machine.contents(of: gradients.queryGradient)
+      run.tensors["dK"] = machine.contents(of: gradients.keyGradient)
+      run.tensors["dV"] = machine.contents(of: gradients.valueGradient)
+    }
+    let check = request.resolvedCheck
+    guard check != .none else {
+      if !request.keepOutputs && head != 0 { run.tensors = [:] }
+      return run
+    }
+    // The rows compared: all of them, or a seeded sample (the same rows for every head).
+    let rows = check == .full ? nil : CheckMode.sampledRows(sequenceLength: n, seed: problem.seed)
+    run.rowsChecked = rows?.count ?? n
+    // One head at a time uses every thread for its sampled rows; several heads already do.
+    let checkThreads = problem.headCount == 1 ? request.threads : 1
+    func selected(_ values: [Float]) -> [Float] {
+      guard let rows else { return values }
+      var out: [Float] = []
+      out.reserveCapacity(rows.count * d)
+      for i in rows { out.append(contentsOf: values[i * d..<(i + 1) * d]) }
+      return out
+    }
     var references: [String: [Double]] = [:]
-    if let gradients, let dO = data?.dO {
+    if let rows {
+      let exact = ReferenceAttention.rows(
+        rows, queries: qs, keys: ks, values: vs, outputGradient: gradients == nil ? nil : data?.dO, sequenceLength: n,
+        headDimension: d, scale: problem.softmaxScale, context: maskedContext, threads: checkThreads)
+      references["O"] = exact.output
+      if let dQ = exact.dQ { references["dQ"] = dQ }
+    } else if gradients != nil, let dO = data?.dO {
       let exact = ReferenceAttention.gradients(
         queries: qs, keys: ks, values: vs, outputGradient: dO, sequenceLength: n, headDimension: d,
         scale: problem.softmaxScale, context: maskedContext)
       references = ["O": exact.output, "dQ": exact.dQ, "dK": exact.dK, "dV": exact.dV]
-      run.tensors["dQ"] = machine.contents(of: gradients.queryGradient)
-      run.tensors["dK"] = machine.contents(of: gradients.keyGradient)
-      run.tensors["dV"] = machine.contents(of: gradients.valueGradient)
     } else {
       references["O"] = ReferenceAttention.forward(
         queries: qs, keys: ks, values: vs, sequenceLength: n, headDimension: d, scale: problem.softmaxScale, context: maskedContext)
     }
     if request.algorithm == .blockSparse {
-      let dense = ReferenceAttention.forward(
+      let dense = rows.map {
+        ReferenceAttention.rows(
+          $0, queries: qs, keys: ks, values: vs, outputGradient: nil, sequenceLength: n, headDimension: d,
+          scale: problem.softmaxScale, context: context, threads: checkThreads).output
+      } ?? ReferenceAttention.forward(
         queries: qs, keys: ks, values: vs, sequenceLength: n, headDimension: d, scale: problem.softmaxScale, context: context)
-      for (x, y) in zip(run.tensors["O"]!, dense) {
+      for (x, y) in zip(selected(run.tensors["O"]!), dense) {
         run.denseSquaredDifference += (Double(x) - y) * (Double(x) - y)
         run.denseSquaredNorm += y * y
       }
     }
     for (name, reference) in references {
-      let values = run.tensors[name]!
+      let values = selected(run.tensors[name]!)
       var difference = 0.0
       var magnitude = 0.0
       for i in values.indices {
-        difference = max(difference, abs(Double(values[i]) - reference[i]))
+        let value = Double(values[i])
+        guard reference[i].isFinite else { continue }  // forced by the inputs
+        guard value.isFinite else {
+          // NaN or infinity the inputs did not force: a failed check, never a small error.
+          run.nonFiniteOutputs += 1
+          difference = .infinity
+          continue
+        }
+        difference = max(difference, abs(value - reference[i]))
         magnitude = max(magnitude, abs(reference[i]))
       }
       run.differences[name] = (difference, magnitude)
@@ -399,13 +520,15 @@ public enum Simulator {
     return run
   }
 
-  static func runHeads(_ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], heads: [Int]) throws -> [HeadRun] {
+  static func runHeads(
+    _ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes], heads: [Int], tracker: ProgressTracker? = nil
+  ) throws -> [HeadRun] {
     let results = HeadResults(count: heads.count)
     let threads = max(1, min(request.threads, heads.count))
     DispatchQueue.concurrentPerform(iterations: threads) { worker in
       var index = worker
       while index < heads.count {
-        results.set(index, Result { try runHead(request, blocks: blocks, head: heads[index]) })
+        results.set(index, Result { try runHead(request, blocks: blocks, head: heads[index], tracker: tracker) })
         index += threads
       }
     }

@@ -37,8 +37,15 @@ public enum SparsitySweep {
     var blocks = BlockSizes(queryBlockSize: 1, keyBlockSize: 1)
     let n = base.problem.sequenceLength
     let d = base.problem.headDimension
-    for pattern in patterns {
+    for (index, pattern) in patterns.enumerated() {
       var request = base
+      if let progress = base.progress {
+        // One line over the whole sweep: pattern `index` of `patterns.count`.
+        let count = patterns.count
+        request.progress = { done, total in
+          progress(SizeLimits.saturatingSum(SizeLimits.saturatingProduct(index, total), done), SizeLimits.saturatingProduct(count, total))
+        }
+      }
       request.algorithm = .blockSparse
       request.sparsity = BlockSparsity(pattern: pattern, skipEmptyColumns: base.sparsity?.skipEmptyColumns ?? false)
       let result = try Simulator.run(request)

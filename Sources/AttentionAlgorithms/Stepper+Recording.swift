@@ -44,13 +44,19 @@ extension Trace {
   public static func record(
     _ algorithm: AttentionAlgorithmKind, problem: AttentionProblem, spec: MachineSpec,
     blocks explicitBlocks: BlockSizes? = nil, blockRule: BlockRule = .fit, mode: ExecutionMode = .execute,
-    stepLimit: Int = defaultStepLimit
+    stepLimit: Int = defaultStepLimit, memoryLimitBytes: Int? = nil
   ) throws -> Trace {
     guard let program = TraceProgram.registry[algorithm] else {
       throw TraceError.notTraceable(algorithm, available: traceableAlgorithms)
     }
     try spec.validate()
     let blocks = try BlockSelection.choose(algorithm, problem: problem, spec: spec, rule: blockRule, explicit: explicitBlocks)
+    // The sizes of a one-head forward run, checked before the trace's own step count.
+    let run = SimulationRequest(algorithm: algorithm, problem: problem, machine: spec, blocks: blocks, mode: mode)
+    _ = try SimulationLimits.checkRun(run, blocks: [.forward: blocks], simulatedHeads: 1)
+    if let memoryLimitBytes {
+      try SimulationLimits.checkMemory(run, blocks: [.forward: blocks], simulatedHeads: 1, limit: memoryLimitBytes)
+    }
     let minimum = program.minimumSteps(problem, blocks)
     if minimum > stepLimit {
       throw TraceError.tooManySteps(algorithm: algorithm, steps: minimum, isLowerBound: true, limit: stepLimit)

@@ -8,13 +8,18 @@ public struct CommandLineTool {
   /// Where output goes; tests capture it.
   public var standardOutput: (String) -> Void
   public var standardError: (String) -> Void
+  /// Whether long runs (over about 2 s) write a progress line to `standardError`. The
+  /// executable turns it on; captured runs (tests) keep stderr to the one error line.
+  public var showsProgress: Bool
 
   public init(
     standardOutput: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
-    standardError: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    standardError: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+    showsProgress: Bool = false
   ) {
     self.standardOutput = standardOutput
     self.standardError = standardError
+    self.showsProgress = showsProgress
   }
 
   struct Command: Sendable {
@@ -87,7 +92,7 @@ public struct CommandLineTool {
       return 0
     }
     guard let command = Self.commands.first(where: { $0.name == first }) else {
-      standardError("error: unknown command '\(first)' (commands: \(Self.commands.map(\.name).joined(separator: ", ")))\n")
+      fail("unknown command '\(first)' (commands: \(Self.commands.map(\.name).joined(separator: ", ")))")
       return 2
     }
     do {
@@ -95,7 +100,7 @@ public struct CommandLineTool {
       try command.run(self, arguments.dropFirst().map { $0 == "-h" ? "--help" : $0 })
       return 0
     } catch let error as CLIError {
-      standardError("error: \(error.message)\n")
+      fail(error.message)
       return error.exitCode
     } catch let error as AttentionError {
       let code: Int32
@@ -103,15 +108,35 @@ public struct CommandLineTool {
       case .invalidProblem, .invalidBlocks: code = 2
       case .blocksDoNotFit, .noBlocksFit: code = 1
       }
-      standardError("error: \(error.description)\n")
+      fail(error.description)
       return code
+    } catch let error as SizeLimitError {
+      fail(error.description)
+      return Self.exitCode(error)
     } catch let error as MachineError {
-      standardError("error: \(error.description)\n")
-      if case .invalidSpecification = error { return 2 }
-      return 1
+      fail(error.description)
+      switch error {
+      case .invalidSpecification, .countOverflow: return 2
+      default: return 1
+      }
     } catch {
-      standardError("error: \(String(describing: error).split(separator: "\n").first ?? "")\n")
+      fail(String(describing: error))
       return 1
     }
+  }
+
+  /// Exit 2 for a size no machine could hold, 1 for a resource this run would exceed.
+  static func exitCode(_ error: SizeLimitError) -> Int32 { error.kind == .unrepresentable ? 2 : 1 }
+
+  /// Prints `error: message` as exactly one line: line breaks in the message (from an option
+  /// value or a file) are shown as `\n`.
+  func fail(_ message: String) {
+    standardError("error: \(Self.oneLine(message))\n")
+  }
+
+  /// `text` with every line break (LF, CR, CRLF, and the Unicode ones) written as `\n`.
+  static func oneLine(_ text: String) -> String {
+    guard text.contains(where: \.isNewline) else { return text }
+    return text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).joined(separator: "\\n")
   }
 }

@@ -68,35 +68,6 @@ enum GPUOptions {
   }
 }
 
-/// Progress on stderr for runs longer than about two seconds: overwritten in place on a
-/// terminal, plain lines otherwise.
-final class ProgressLine {
-  private let write: (String) -> Void
-  private let start = Date()
-  private var lastPrint = Date.distantPast
-  private var printed = false
-  private let terminal = isatty(STDERR_FILENO) != 0
-
-  init(write: @escaping (String) -> Void) { self.write = write }
-
-  /// `done` of `total` units finished.
-  func update(_ label: String, done: Double, total: Double) {
-    let now = Date()
-    let elapsed = now.timeIntervalSince(start)
-    guard elapsed > 2, now.timeIntervalSince(lastPrint) > (terminal ? 0.2 : 5) else { return }
-    lastPrint = now
-    let share = total > 0 ? min(1, done / total) : 0
-    let left = share > 0 ? elapsed * (1 - share) / share : 0
-    let text = "\(label): \(Int(share * 100))%, \(NumberFormatting.fixed(elapsed, 0)) s elapsed, about \(NumberFormatting.fixed(left, 0)) s left"
-    write(terminal ? "\r\u{1B}[K" + text : text + "\n")
-    printed = true
-  }
-
-  func finish() {
-    if printed && terminal { write("\r\u{1B}[K") }
-  }
-}
-
 extension CommandLineTool {
   func simulateGPU(_ options: ParsedOptions, kernel: String) throws {
     let preset = try GPUOptions.preset(kernel, command: options.command)
@@ -108,18 +79,18 @@ extension CommandLineTool {
     if let csvPath, FileManager.default.fileExists(atPath: csvPath), !options.has("force") {
       throw CLIError.usage("simulate: \(csvPath) exists (add --force to overwrite)")
     }
-    let progress = ProgressLine(write: standardError)
+    let progress = progressLine("simulate --kernel \(kernel)", unit: "kernel‰")
     let report: GPUTrafficReport
     do {
       report = try GPUTrafficModel.run(
         preset: preset, workload: workload, device: device, betweenKernels: between, threads: try ProblemOptions.threads(options)
       ) { index, count, share in
-        progress.update("simulate --kernel \(kernel)", done: Double(index) + share, total: Double(count))
+        progress?.update(done: Int((Double(index) + share) * 1000), total: count * 1000)
       }
     } catch let error as GPUModelError {
       throw CLIError.runtime("simulate: \(error.description)")
     }
-    progress.finish()
+    progress?.finish()
     if let csvPath { try AtomicFile.write(GPUReportRendering.csv(report), to: csvPath, overwrite: true) }
     if format == "json" {
       standardOutput(GPUReportRendering.json(report).serialized(pretty: true) + "\n")

@@ -41,6 +41,30 @@ extension CommandLineTool {
 
   // MARK: decode
 
+  /// Before a decode step runs: the blocks it walks (every sequence's blocks, per work item)
+  /// within the step budget, and in execute mode the K/V pool (fp32, with the contiguous copies
+  /// of the float64 check) within the memory limit.
+  static func checkPagedDecodeSize(
+    batch: Int, blocksPerSequence: Int, configuration: PagedDecodeConfiguration, mode: ExecutionMode, memoryLimit: Int
+  ) throws {
+    let blocks = SizeLimits.saturatingProduct(SizeLimits.saturatingProduct(batch, blocksPerSequence), configuration.workItemsPerSequence)
+    guard blocks <= SimulationLimits.maximumBlockSteps else {
+      throw SizeLimitError(
+        kind: .resource, quantity: "the KV blocks to walk (batch × ⌈L/B⌉ × work items)", value: blocks == Int.max ? "more than 2^63" : "\(blocks)",
+        limit: "\(SimulationLimits.maximumBlockSteps) steps (about ten minutes)", hint: "lower --batch or --context-len")
+    }
+    guard mode == .execute else { return }
+    let tokens = SizeLimits.saturatingProduct(SizeLimits.saturatingProduct(batch, blocksPerSequence), configuration.blockSize)
+    let perToken = SizeLimits.saturatingProduct(SizeLimits.saturatingProduct(configuration.keyValueHeads, configuration.headDimension), 4 * 2 * 3)
+    let estimate = SizeLimits.saturatingProduct(tokens, perToken)
+    guard estimate <= memoryLimit else {
+      throw SizeLimitError(
+        kind: .resource, quantity: "the estimated memory of this execute-mode decode step (K/V pool in fp32 and its checks)",
+        value: estimate == Int.max ? "more than 2^63 bytes" : "\(estimate) bytes (\(SizeLimits.scientific(Double(estimate))))",
+        limit: "\(memoryLimit) bytes (\(SizeLimits.scientific(Double(memoryLimit))))", hint: "lower --batch or --context-len, or use count mode")
+    }
+  }
+
   static let pagedDecodeOptions: [OptionSpec] = [
     .value("context-len", "L", "Context length L of every sequence, the new token included (required)."),
     .value("batch", "S", "Sequences decoded in the step (default 1)."),
@@ -57,6 +81,7 @@ extension CommandLineTool {
     .value("sram-bytes", "BYTES", "Override the SRAM capacity per SM."),
     .value("seed", "S", "Seed of the inputs and of the scattered block order (default 0)."),
     .value("format", "table|json", "Output format (default table)."),
+    .value("max-memory", "BYTES", "Execute mode: refuse a step whose estimated memory is above BYTES (K, M, G, T suffixes; default: the memory available now)."),
   ]
 
   func pagedDecode(_ arguments: [String]) throws {
@@ -108,6 +133,9 @@ extension CommandLineTool {
     } catch let error as PagedKVError {
       throw CLIError.usage("paged decode: \(error.description)")
     }
+    try Self.checkPagedDecodeSize(
+      batch: batch, blocksPerSequence: blocksPerSequence, configuration: configuration, mode: mode,
+      memoryLimit: try ProblemOptions.memoryLimit(options))
     let result = try PagedDecodeSimulator.run(PagedDecodeRequest(
       contextLengths: Array(repeating: contextLength, count: batch), configuration: configuration, machine: machine,
       mode: mode, seed: seed))
@@ -370,7 +398,12 @@ extension CommandLineTool {
     } catch let error as PagedKVError {
       throw CLIError.usage("paged share: \(error.description)")
     }
-    let results = try experiment.run()
+    let line = progressLine("paged share", unit: "requests")
+    let results: [SharingExperiment.Result]
+    do {
+      defer { line?.finish() }
+      results = try experiment.run { line?.update(done: $0, total: $1) }
+    }
     if format == "json" {
       func entries(_ mode: SharingExperiment.Mode, _ key: String) -> JSONValue {
         .array(results.filter { $0.mode == mode }.map { r in

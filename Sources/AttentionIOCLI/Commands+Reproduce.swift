@@ -40,7 +40,20 @@ extension CommandLineTool {
     let run = ReproductionOptions(
       scale: options.has("quick") ? .quick : .full, threads: threads,
       commandLine: (["attention-io", "reproduce"] + arguments).map(Self.shellQuoted).joined(separator: " "))
-    let output = try PaperReproduction.run(run) { standardError("reproduce: " + $0 + "\n") }
+    // One line as each experiment starts; past 2 s with the experiments done and the time left.
+    let start = DispatchTime.now()
+    var started = 0
+    let count = PaperReproduction.experimentNames.count
+    let output = try PaperReproduction.run(run) { line in
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+      var timing = ""
+      if seconds >= ProgressLine.delay, started > 0 {
+        let left = seconds / Double(started) * Double(count - started)
+        timing = " (\(started) of \(count) done in \(ProgressLine.duration(seconds)), \(String(format: "%.2f", Double(started) / seconds)) experiments/s, about \(ProgressLine.duration(left)) left)"
+      }
+      started += 1
+      standardError("reproduce: " + line + timing + "\n")
+    }
     do {
       try output.write(to: directory, overwrite: force)
     } catch let error as ReproductionError {

@@ -46,7 +46,26 @@ enum ProblemOptions {
     }
     if let bytes = try options.int("sram-bytes") { spec = spec.withSRAMCapacity(bytes) }
     if let bytes = try options.int("register-bytes", minimum: 0) { spec = spec.withRegisterFile(bytes) }
+    try spec.validate()
     return spec
+  }
+
+  /// `--max-memory BYTES` (with an optional K, M, G or T suffix, powers of 1024), else the
+  /// memory the system has available now: the most a run may use.
+  static func memoryLimit(_ options: ParsedOptions) throws -> Int {
+    guard let text = options.string("max-memory") else { return HostMemory.availableBytes() }
+    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+    var digits = Substring(text)
+    var unit = 1
+    if let last = digits.last?.uppercased().first, let factor = units[last] {
+      unit = factor
+      digits = digits.dropLast()
+    }
+    guard let value = Int(digits), value > 0 else {
+      throw CLIError.usage("\(options.command): --max-memory expects a positive number of bytes (optionally with K, M, G or T), got '\(text)'")
+    }
+    let (bytes, overflow) = value.multipliedReportingOverflow(by: unit)
+    return overflow ? Int.max : bytes
   }
 
   static func problem(_ options: ParsedOptions) throws -> AttentionProblem {
@@ -146,6 +165,8 @@ extension CommandLineTool {
       .value("save-inputs", "DIR", "Execute mode: write the seeded inputs q.npy, k.npy, v.npy (and do.npy) as float32 into DIR (created if missing), ready for --inputs."),
       .flag("force", "Overwrite existing files in --output-dir and --save-inputs."),
       .value("format", "table|json", "Output format (default table)."),
+      .value("max-memory", "BYTES", "Refuse a run whose estimated memory is above BYTES (K, M, G, T suffixes; default: the memory available now)."),
+      .value("check", "full|sampled|none", "Execute mode: compare every row with float64 attention (full), a seeded sample of 256 query rows (sampled), or nothing (default: full while N·N·d ≤ 2^31, else sampled)."),
     ] + GPUOptions.specs
 
   func simulate(_ arguments: [String]) throws {
@@ -182,26 +203,35 @@ extension CommandLineTool {
     if saveDirectory != nil, mode != .execute || options.string("inputs") != nil {
       throw CLIError.usage("simulate: --save-inputs needs --mode execute and no --inputs (it writes the seeded inputs)")
     }
-    var inputs: AttentionInputs?
+    // Every option is checked before any file or directory is read or created.
+    var request = SimulationRequest(
+      algorithm: algorithm, pass: pass, problem: problem,
+      machine: try ProblemOptions.machine(options), blocks: try ProblemOptions.blocks(options),
+      blockRule: try options.choice("block-rule", BlockRule.allCases.map { ($0.rawValue, $0) }) ?? .fit,
+      mode: mode, threads: try ProblemOptions.threads(options), inputs: nil, keepOutputs: outputDirectory != nil,
+      sparsity: try ProblemOptions.sparsity(options, algorithm: algorithm))
+    request.memoryLimitBytes = try ProblemOptions.memoryLimit(options)
+    request.check = try options.choice("check", CheckMode.allCases.map { ($0.rawValue, $0) })
+    if request.check != nil && mode != .execute { throw CLIError.usage("simulate: --check needs --mode execute") }
     var rank = problem.headCount == 1 ? 2 : 4
     var filesNote: [String] = []
     if let directory = options.string("inputs") {
-      (inputs, rank) = try NPYInputs.read(directory: directory, problem: problem, backward: pass.includesBackward)
+      (request.inputs, rank) = try NPYInputs.read(directory: directory, problem: problem, backward: pass.includesBackward)
       filesNote.append("read \(NPYInputs.inputNames(backward: pass.includesBackward).joined(separator: ", ")) from \(directory)")
     }
     if let outputDirectory { try NPYInputs.checkOutputDirectory(outputDirectory, backward: pass.includesBackward, force: options.has("force")) }
     if let saveDirectory {
       try NPYInputs.checkOutputDirectory(saveDirectory, files: NPYInputs.inputNames(backward: pass.includesBackward), force: options.has("force"))
-      inputs = NPYInputs.seeded(problem: problem, backward: pass.includesBackward)
+      request.inputs = NPYInputs.seeded(problem: problem, backward: pass.includesBackward)
     }
-    let request = SimulationRequest(
-      algorithm: algorithm, pass: pass, problem: problem,
-      machine: try ProblemOptions.machine(options), blocks: try ProblemOptions.blocks(options),
-      blockRule: try options.choice("block-rule", BlockRule.allCases.map { ($0.rawValue, $0) }) ?? .fit,
-      mode: mode, threads: try ProblemOptions.threads(options), inputs: inputs, keepOutputs: outputDirectory != nil,
-      sparsity: try ProblemOptions.sparsity(options, algorithm: algorithm))
-    let result = try Simulator.run(request)
-    if let saveDirectory, let inputs {
+    let line = progressLine("simulate", unit: "elements read")
+    if let line { request.progress = { line.update(done: $0, total: $1) } }
+    let result: SimulationResult
+    do {
+      defer { line?.finish() }
+      result = try Simulator.run(request)
+    }
+    if let saveDirectory, let inputs = request.inputs {
       try NPYInputs.write(inputs, directory: saveDirectory, problem: problem, rank: rank, force: options.has("force"))
       filesNote.append("wrote \(NPYInputs.inputNames(backward: pass.includesBackward).joined(separator: ", ")) to \(saveDirectory)")
     }
@@ -215,6 +245,10 @@ extension CommandLineTool {
       standardOutput(SimulationReport.json(result).serialized(pretty: true) + "\n")
     } else {
       standardOutput(SimulationReport.table(result))
+    }
+    if result.checkFailed {
+      throw CLIError.runtime(
+        "simulate: check failed: \(result.nonFiniteOutputs) output values are NaN or infinite where float64 attention is finite")
     }
   }
 

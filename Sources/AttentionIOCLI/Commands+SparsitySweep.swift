@@ -11,6 +11,7 @@ extension CommandLineTool {
       .value("csv", "FILE", "Also write the table as CSV (atomically; never over an existing file without --force)."),
       .flag("force", "Overwrite the CSV file."),
       .value("format", "table|json", "Output format (default table)."),
+      .value("max-memory", "BYTES", "Refuse a pattern whose estimated memory is above BYTES (K, M, G, T suffixes; default: the memory available now)."),
     ]
 
   /// `attention-io sparsity-sweep`: Proposition 4 made visible.
@@ -34,9 +35,6 @@ extension CommandLineTool {
       patterns = try text.split(separator: ";").map { try ProblemOptions.maskPattern(String($0), command: "sparsity-sweep") }
     }
     let csvPath = options.string("csv")
-    if let csvPath, !options.has("force"), FileManager.default.fileExists(atPath: csvPath) {
-      throw CLIError.runtime("\(csvPath) already exists (pass --force to overwrite it)")
-    }
     let mode = try options.choice("mode", ExecutionMode.allCases.map { ($0.rawValue, $0) }) ?? .execute
     var problem = try ProblemOptions.problem(options)
     // Sparse masks approximate attention only when it has structure: the sweep's default inputs
@@ -49,7 +47,16 @@ extension CommandLineTool {
       blockRule: try options.choice("block-rule", BlockRule.allCases.map { ($0.rawValue, $0) }) ?? .fit,
       mode: mode, threads: try ProblemOptions.threads(options),
       sparsity: BlockSparsity(pattern: .dense, skipEmptyColumns: options.has("skip-empty-columns")))
-    let (blocks, rows) = try SparsitySweep.run(base, patterns: patterns)
+    var request = base
+    request.memoryLimitBytes = try ProblemOptions.memoryLimit(options)
+    let line = progressLine("sparsity-sweep", unit: "elements read")
+    defer { line?.finish() }
+    if let line { request.progress = { line.update(done: $0, total: $1) } }
+    // Every option is checked before the CSV file is looked at.
+    if let csvPath, !options.has("force"), FileManager.default.fileExists(atPath: csvPath) {
+      throw CLIError.runtime("\(csvPath) already exists (pass --force to overwrite it)")
+    }
+    let (blocks, rows) = try SparsitySweep.run(request, patterns: patterns)
     let header = ["pattern", "nonzero_blocks", "total_blocks", "density", "hbm_elements", "elements_minus_base", "estimated_ms", "error_vs_dense"]
     let records = rows.map { row in
       [

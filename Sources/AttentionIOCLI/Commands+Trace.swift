@@ -92,7 +92,9 @@ extension CommandLineTool {
     let limit = format == .html ? HTMLTraceDocument.stepLimit : Trace.defaultStepLimit
     func record(_ kind: AttentionAlgorithmKind) throws -> Trace {
       do {
-        return try Trace.record(kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit)
+        return try Trace.record(
+          kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit,
+          memoryLimitBytes: HostMemory.availableBytes())
       } catch let TraceError.tooManySteps(kind, steps, isLowerBound, limit) {
         // One number format in every refusal, and only advice that works: --format chrome only
         // when the run is known to fit its own limit.

@@ -61,7 +61,7 @@ extension CommandLineTool {
       measured = measured.filter { $0.device.name == device }
     }
     guard !measured.isEmpty else { throw CLIError.usage("validate: no measured rows left to compare") }
-    let progress = ProgressLine(write: standardError)
+    let progress = progressLine("validate", unit: "row‰")
     var rows: [ValidationRow] = []
     for (index, row) in measured.enumerated() {
       let start = Date()
@@ -70,14 +70,14 @@ extension CommandLineTool {
           preset: row.preset, workload: row.workload, device: row.device, betweenKernels: between, threads: threads
         ) {
           kernel, kernels, share in
-          progress.update("validate \(row.label)", done: Double(index) + (Double(kernel) + share) / Double(kernels), total: Double(measured.count))
+          progress?.update(done: Int((Double(index) + (Double(kernel) + share) / Double(kernels)) * 1000), total: measured.count * 1000)
         }
         rows.append(ValidationRow(measured: row, predicted: report, modelSeconds: Date().timeIntervalSince(start)))
       } catch let error as GPUModelError {
         throw CLIError.runtime("validate: \(row.file):\(row.line): \(error.description)")
       }
     }
-    progress.finish()
+    progress?.finish()
     switch format {
     case "json": standardOutput(ValidationRendering.json(rows).serialized(pretty: true) + "\n")
     case "csv": standardOutput(ValidationRendering.csv(rows))

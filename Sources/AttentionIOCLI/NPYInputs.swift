@@ -94,9 +94,18 @@ enum NPYInputs {
 
   static func write(_ tensors: [(String, [[Float]])], directory: String, problem: AttentionProblem, rank: Int, force: Bool) throws {
     let shape = rank == 2 ? [problem.sequenceLength, problem.headDimension] : [problem.batch, problem.heads, problem.sequenceLength, problem.headDimension]
+    // Written under reproduce's marker, so files of an interrupted run never block the next.
+    let unfinished = ReproductionOutput.unfinishedFiles(directory: directory)
+    let marker = path(directory, ReproductionOutput.incompleteMarker)
+    do {
+      try AtomicFile.write(tensors.map(\.0).joined(separator: "\n") + "\n", to: marker, overwrite: true)
+    } catch let error as AtomicFile.WriteError {
+      throw CLIError.runtime(error.description)
+    }
     for (name, heads) in tensors {
       do {
-        try NPY.write(NPYArray(shape: shape, values: heads.flatMap { $0 }), to: path(directory, name), overwrite: force)
+        try NPY.write(
+          NPYArray(shape: shape, values: heads.flatMap { $0 }), to: path(directory, name), overwrite: force || unfinished.contains(name))
       } catch let error as NPYFileError {
         throw CLIError.runtime(error.description)
       } catch let error as AtomicFile.WriteError {
@@ -105,5 +114,6 @@ enum NPYInputs {
         throw CLIError.runtime("\(path(directory, name)): \(error)")
       }
     }
+    try? FileManager.default.removeItem(atPath: marker)
   }
 }

@@ -26,6 +26,15 @@ public struct Machine: Sendable {
   /// Called after every operation has taken effect, with the machine as it is then (for
   /// steppers and lessons that inspect tiles between steps). Off by default.
   public var observer: (@Sendable (MachineEvent, Machine) -> Void)?
+  /// Called with the ledger every `stepsPerTick` operations (`executeStepsPerTick` in execute
+  /// mode) for progress lines. Unlike
+  /// `observer` it builds no events and does not stop count mode from replaying.
+  public var tick: (@Sendable (IOLedger) -> Void)?
+  var steps = 0
+  /// Operations between calls of `tick` in count mode (a power of two).
+  public static let stepsPerTick = 1 << 12
+  /// Operations between calls of `tick` in execute mode, whose steps do tile arithmetic.
+  public static let executeStepsPerTick = 1 << 6
   var hbmStorage: [[Float]] = []
   /// Index of each tensor's element 0 in its storage: the first 64-byte boundary, fixed when the
   /// tensor is placed (as in `SRAMArena`), so rows of 16·k floats never straddle cache lines
@@ -62,6 +71,12 @@ public struct Machine: Sendable {
   ) throws -> HBMTensor {
     guard rows >= 0, columns >= 0 else {
       throw MachineError.outOfBounds("tensor \(name) has negative shape \(rows)×\(columns)")
+    }
+    // Checked before anything uses the shape: HBMTensor.bytes and every count below are then
+    // products that fit in 64 bits.
+    _ = try SizeLimits.product("tensor \(name) (rows × columns × \(elementType.byteWidth) bytes)", [rows, columns, elementType.byteWidth])
+    if executes {
+      _ = try SizeLimits.product("tensor \(name) in execute mode (rows × columns × 4 bytes of fp32)", [rows, columns, 4])
     }
     let tensor = HBMTensor(
       id: tensors.count, name: name, operand: operand, rows: rows, columns: columns,
@@ -289,7 +304,11 @@ public struct Machine: Sendable {
 
   /// Records an event and tells the observer, once the operation has taken effect. The event is
   /// built only when someone listens (building one retains its tile's and tensor's names).
+  /// Inlined, so that with no listener the event's closure is never built (building it retains
+  /// names: the largest cost of count mode when it is not).
+  @inline(__always)
   mutating func emit(_ makeEvent: @autoclosure () -> MachineEvent) {
+    if tick != nil { countStep() }
     guard recordsEvents || observer != nil else { return }
     let event = makeEvent()
     if recordsEvents { events.append(event) }
@@ -312,6 +331,33 @@ public struct Machine: Sendable {
       }
     }
     return out
+  }
+
+  /// Counts an operation for `tick`, and calls it every `stepsPerTick` (`executeStepsPerTick`).
+  @inline(__always)
+  mutating func countStep() {
+    steps &+= 1
+    if steps & ((executes ? Self.executeStepsPerTick : Self.stepsPerTick) - 1) == 0 { callTick() }
+  }
+
+  @inline(never)
+  func callTick() { tick?(ledger) }
+
+  /// Whether identical steps may be replayed instead of stepped: count mode, with no events
+  /// recorded and no observer (so nothing could tell the difference but the clock).
+  public var canReplay: Bool { mode == .count && !recordsEvents && observer == nil }
+
+  /// Counts `times` more repetitions of steps whose ledger change was `delta`, without stepping
+  /// them: count mode's shortcut for runs of identical inner iterations (same shapes, transfers
+  /// in bounds by construction). Only when `canReplay`.
+  /// - Throws: `MachineError.countOverflow` if a count would not fit in 64 bits,
+  ///   `MachineError.outOfBounds` unless `canReplay` (execute mode, events or an observer).
+  public mutating func replay(_ delta: IOLedger, times: Int) throws {
+    guard canReplay else {
+      throw MachineError.outOfBounds("replay needs count mode without recorded events or an observer")
+    }
+    guard times > 0 else { return }
+    ledger.add(try delta.repeated(times))
   }
 
   /// Clears the recorded events (the ledger is kept).

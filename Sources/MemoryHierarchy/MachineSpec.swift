@@ -78,5 +78,15 @@ public struct MachineSpec: Hashable, Sendable, Codable {
     guard registerFileInBytes >= 0 else {
       throw MachineError.invalidSpecification(field: "registerFileInBytes", reason: "must not be negative, got \(registerFileInBytes)")
     }
+    for (field, value) in [
+      ("sramCapacityInBytes", sramCapacityInBytes), ("registerFileInBytes", registerFileInBytes), ("hbmCapacityInBytes", hbmCapacityInBytes),
+    ] where value > SizeLimits.maximumBytes {
+      throw MachineError.invalidSpecification(
+        field: field, reason: "\(value) bytes is more than the limit of \(SizeLimits.maximumBytesText)")
+    }
+    guard streamingMultiprocessors <= 1 << 20 else {
+      throw MachineError.invalidSpecification(
+        field: "streamingMultiprocessors", reason: "\(streamingMultiprocessors) is more than the limit of 1048576")
+    }
   }
 }

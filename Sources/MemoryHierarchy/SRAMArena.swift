@@ -25,27 +25,31 @@ public struct SRAMArena: Sendable {
   var storage: [Float]
   let storesData: Bool
   var nextTileID = 0
-  /// Whether tile `id` is resident, by id: the transfer check in O(1), without walking
-  /// `residents` (whose elements carry names).
-  var live: [Bool] = []
+  /// The ids of the resident tiles: the transfer check walks these few integers, not
+  /// `residents` (whose elements carry names), and memory stays O(live tiles) however many
+  /// tiles a long run allocates.
+  var liveIDs: [Int] = []
 
   init(level: OnChipLevel = .sram, capacityInBytes: Int, storesData: Bool) {
     self.level = level
     self.capacityInBytes = capacityInBytes
     self.storesData = storesData
     // Every element costs at least 1 byte (u8 masks), so `capacity` floats hold any set of live
-    // tiles; `alignmentSlack` more let the tiles start at a 64-byte boundary.
-    storage = storesData ? Array(repeating: 0, count: max(capacityInBytes, 0) + Self.alignmentSlack) : []
+    // tiles. The storage starts at `initialFloats` (or the capacity, if smaller) and grows only
+    // when a tile lands past its end: simulated capacity costs no real memory, only the tiles in
+    // use do. `alignmentSlack` more floats let the tiles start at a 64-byte boundary.
+    let floats = storesData ? min(max(capacityInBytes, 0), Self.initialFloats) : 0
+    storage = storesData ? Array(repeating: 0, count: floats + Self.alignmentSlack) : []
     // Tile offset 0 is the first 64-byte boundary of the buffer as allocated. The shift is an
-    // index, fixed here, so a copy-on-write copy of the storage (a snapshot of the machine) keeps
-    // every tile's data where its offset says, even if the new buffer is aligned differently
-    // (it is then only slower, never wrong).
-    alignmentShift = storage.withUnsafeBufferPointer { buffer in
-      guard let base = buffer.baseAddress else { return 0 }
-      let misalignment = Int(bitPattern: base) & 63
-      return misalignment == 0 ? 0 : (64 - misalignment) / MemoryLayout<Float>.stride
-    }
+    // index, fixed here (and when the storage grows), so a copy-on-write copy of the storage (a
+    // snapshot of the machine) keeps every tile's data where its offset says, even if the new
+    // buffer is aligned differently (it is then only slower, never wrong).
+    alignmentShift = Self.shift(of: storage)
   }
+
+  /// Floats of storage an execute-mode arena starts with: every preset's SRAM fits, so runs on
+  /// them never grow it.
+  static let initialFloats = 1 << 18
 
   /// Floats of slack before the first tile: offset 0 is the first 64-byte boundary of the storage.
   static let alignmentSlack = 16
@@ -53,7 +57,34 @@ public struct SRAMArena: Sendable {
   /// Index of tile offset 0 in `storage`. Tiles start at multiples of 16 floats from it when they
   /// can, so SIMD kernels never split a 64-byte load across two cache lines (measured: 133–135
   /// against 82–122 GFLOP/s for the GEMM).
-  let alignmentShift: Int
+  private(set) var alignmentShift: Int
+
+  /// The index of the first 64-byte boundary of `buffer`.
+  static func shift(of buffer: [Float]) -> Int {
+    buffer.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return 0 }
+      let misalignment = Int(bitPattern: base) & 63
+      return misalignment == 0 ? 0 : (64 - misalignment) / MemoryLayout<Float>.stride
+    }
+  }
+
+  /// Makes the storage hold tile offsets `0..<floats`, keeping the data of live tiles.
+  mutating func ensureStorage(_ floats: Int) {
+    let have = storage.count - Self.alignmentSlack
+    guard floats > have else { return }
+    let limit = max(capacityInBytes, 0)
+    let target = min(max(floats, have > limit / 2 ? limit : 2 * have), limit)
+    var grown = [Float](repeating: 0, count: target + Self.alignmentSlack)
+    let newShift = Self.shift(of: grown)
+    let oldShift = alignmentShift
+    grown.withUnsafeMutableBufferPointer { destination in
+      storage.withUnsafeBufferPointer { source in
+        (destination.baseAddress! + newShift).update(from: source.baseAddress! + oldShift, count: have)
+      }
+    }
+    storage = grown
+    alignmentShift = newShift
+  }
 
   /// Whether a tile of `bytes` fits beside the resident tiles.
   func fits(bytes: Int) -> Bool { bytes <= capacityInBytes - inUseBytes }
@@ -61,8 +92,8 @@ public struct SRAMArena: Sendable {
   mutating func allocate(
     name: String, operand: Operand, rows: Int, columns: Int, elementType: ElementType
   ) throws -> SRAMTile {
-    let elements = rows * columns
-    let bytes = elements * elementType.byteWidth
+    let elements = try SizeLimits.product("tile \(name) (rows × columns)", [rows, columns], unit: "elements")
+    let bytes = try SizeLimits.product("tile \(name) (rows × columns × \(elementType.byteWidth) bytes)", [rows, columns, elementType.byteWidth])
     guard bytes <= capacityInBytes - inUseBytes else {
       let holders = residents.map { "\($0.name) \($0.bytes) B" }
       if level == .registers {
@@ -76,7 +107,7 @@ public struct SRAMArena: Sendable {
     // 16 floats (64 bytes) when that fits, else anywhere (only u8-heavy plans near capacity).
     var offset = 0
     if storesData {
-      let usable = storage.count - Self.alignmentSlack
+      let usable = max(capacityInBytes, 0)
       let sorted = residents.sorted(by: { $0.offset < $1.offset })
       func firstFit(alignment: Int) -> Int {
         var offset = 0
@@ -90,12 +121,13 @@ public struct SRAMArena: Sendable {
       offset = firstFit(alignment: 16)
       if offset + elements > usable { offset = firstFit(alignment: 1) }
       precondition(offset + elements <= usable, "on-chip storage accounting is inconsistent")
+      ensureStorage(offset + elements)
     }
     let tile = SRAMTile(
       id: nextTileID, name: name, operand: operand, rows: rows, columns: columns,
       elementType: elementType, offset: offset, level: level)
     nextTileID += 1
-    live.append(true)
+    liveIDs.append(tile.id)
     residents.append(tile)
     inUseBytes += bytes
     peakBytes = max(peakBytes, inUseBytes)
@@ -103,12 +135,12 @@ public struct SRAMArena: Sendable {
   }
 
   /// Whether the tile with this id is allocated here and not freed.
-  func isResident(_ id: Int) -> Bool { id >= 0 && id < live.count && live[id] }
+  func isResident(_ id: Int) -> Bool { liveIDs.contains(id) }
 
   mutating func free(_ tile: SRAMTile) {
     guard let index = residents.firstIndex(where: { $0.id == tile.id }) else { return }
     residents.remove(at: index)
-    live[tile.id] = false
+    if let slot = liveIDs.firstIndex(of: tile.id) { liveIDs.remove(at: slot) }
     inUseBytes -= tile.bytes
   }
 }

@@ -73,24 +73,32 @@ public struct SharingExperiment: Sendable {
     }
   }
 
-  /// Parallel sampling and beam search at widths 2, 4, 6.
-  public func run(widths: [Int] = SharingExperiment.widths) throws -> [Result] {
+  /// Parallel sampling and beam search at widths 2, 4, 6. `progress` is called after each
+  /// request with the requests done and the total over every mode and width.
+  public func run(widths: [Int] = SharingExperiment.widths, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> [Result] {
     var results: [Result] = []
+    let total = Mode.allCases.count * widths.count * requestCount
+    var finished = 0
     for mode in Mode.allCases {
-      for width in widths { results.append(try run(mode, width: width)) }
+      for width in widths {
+        let before = finished
+        results.append(try run(mode, width: width) { progress?(before + $0, total) })
+        finished += requestCount
+      }
     }
     return results
   }
 
-  /// One mode at one width over the whole request stream.
-  public func run(_ mode: Mode, width: Int) throws -> Result {
+  /// One mode at one width over the whole request stream; `progress` gets the requests done.
+  public func run(_ mode: Mode, width: Int, progress: ((Int) -> Void)? = nil) throws -> Result {
     guard width > 0 else { throw PagedKVError.invalidConfiguration("width must be positive, got \(width)") }
     let requests = workload.requests(count: requestCount, rate: 1, seed: seed)
     var rng = SeededRandom(seed: seed ^ 0x5AA2_1E5E ^ UInt64(width) << 32 ^ (mode == .beamSearch ? 1 : 0))
     var without = 0
     var with = 0
     var copies = 0
-    for request in requests {
+    for (index, request) in requests.enumerated() {
+      progress?(index)
       let tally: (Int, Int, Int)
       switch mode {
       case .parallelSampling:

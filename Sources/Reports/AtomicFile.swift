@@ -34,6 +34,9 @@ public enum AtomicFile {
       throw WriteError.failed(path: path, reason: "directory \(directory.path) does not exist")
     }
     let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+    // Tracked while it exists, so SIGINT or SIGTERM can remove it (see `TemporaryFiles`).
+    TemporaryFiles.shared.register(temporary.path)
+    defer { TemporaryFiles.shared.unregister(temporary.path) }
     do {
       try data.write(to: temporary)
       if overwrite {

@@ -21,7 +21,8 @@ public enum BlockMaskFile {
 
   public static func parse(_ text: String) throws -> BlockMask {
     var rows: [[Bool]] = []
-    for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    // Any line ending (LF, CRLF, CR): "\r\n" is one Character, so split on newlines, not on "\n".
+    for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
       let line = raw.trimmingCharacters(in: .whitespaces)
       if line.isEmpty || line.hasPrefix("#") { continue }
       var row: [Bool] = []
@@ -29,7 +30,9 @@ public enum BlockMaskFile {
         switch character {
         case "0": row.append(false)
         case "1": row.append(true)
-        default: throw ParseError(line: index + 1, reason: "unexpected character '\(character)' (expected 0 or 1)")
+        default:
+          let shown = character.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+          throw ParseError(line: index + 1, reason: "unexpected character '\(shown)' (expected 0 or 1)")
         }
       }
       if let first = rows.first, first.count != row.count {

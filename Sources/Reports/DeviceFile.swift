@@ -57,9 +57,18 @@ public enum DeviceFile {
       matmulFLOPsPerSecond: try positiveNumber(compute, "matmulFLOPsPerSecond", in: "compute"),
       otherFLOPsPerSecond: try positiveNumber(compute, "otherFLOPsPerSecond", in: "compute"),
       registerFileInBytes: registerBytes,
-      source: top.first { $0.0 == "source" }.flatMap { $0.1.stringValue } ?? "device file")
+      source: try source(top))
     try spec.validate()
     return spec
+  }
+
+  /// The optional `source` field: a string when present.
+  static func source(_ top: [(String, JSONValue)]) throws -> String {
+    guard let value = top.first(where: { $0.0 == "source" })?.1 else { return "device file" }
+    guard let text = value.stringValue else {
+      throw fail("source", "must be a string, got \(value.serialized())")
+    }
+    return text
   }
 
   /// The JSON text of a spec in the same schema (round-trips through `parse`).

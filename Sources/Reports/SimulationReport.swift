@@ -127,9 +127,23 @@ public enum SimulationReport {
         ("maxRelativeError", .double(error)), ("reference", .string("float64")), ("byTensor", .object(byTensor)),
       ]
       if let dense = result.relativeErrorVsDense { check.append(("relativeErrorVsDense", .double(dense))) }
+      check += checkFields(result)
       fields.append(("check", .object(check)))
+    } else if result.checkMode != nil {
+      fields.append(("check", .object(checkFields(result))))
     }
     return .object(fields)
+  }
+
+  /// How execute mode checked: `mode` (full, sampled, none), `rowsChecked` (query rows per head),
+  /// `nonFiniteOutputs` (NaN or infinite values where float64 is finite) and `passed` (false
+  /// when there are any).
+  static func checkFields(_ result: SimulationResult) -> [(String, JSONValue)] {
+    guard let mode = result.checkMode else { return [] }
+    return [
+      ("mode", .string(mode.rawValue)), ("rowsChecked", .int(result.rowsChecked)),
+      ("nonFiniteOutputs", .int(result.nonFiniteOutputs)), ("passed", .bool(!result.checkFailed)),
+    ]
   }
 
   /// The human-readable table of `attention-io simulate`.
@@ -198,7 +212,13 @@ public enum SimulationReport {
       + "(memory \(NumberFormatting.seconds(result.estimate.memorySeconds)), compute \(NumberFormatting.seconds(result.estimate.computeSeconds)))\n"
     if let error = result.maxRelativeError {
       let parts = ["O", "dQ", "dK", "dV"].compactMap { name in result.errors[name].map { "\(name) \(NumberFormatting.scientific($0))" } }
-      out += "  check        max relative error \(NumberFormatting.scientific(error)) against float64 attention (\(parts.joined(separator: ", ")))\n"
+      let sampled = result.checkMode == .sampled ? " on \(result.rowsChecked) sampled rows per head" : ""
+      out += "  check        max relative error \(NumberFormatting.scientific(error)) against float64 attention\(sampled) (\(parts.joined(separator: ", ")))\n"
+    } else if result.checkMode == CheckMode.none {
+      out += "  check        none (--check none)\n"
+    }
+    if result.checkFailed {
+      out += "  check        FAILED: \(result.nonFiniteOutputs) output values are NaN or infinite where float64 attention is finite\n"
     }
     if let dense = result.relativeErrorVsDense {
       out += "  vs dense     ‖O − O_dense‖ / ‖O_dense‖ = \(NumberFormatting.scientific(dense)) (what the sparsity costs)\n"

@@ -104,16 +104,35 @@ public struct ReproductionOutput: Sendable {
   /// Writes every file into `directory` (created if missing), each atomically.
   /// - Parameter overwrite: when false, an existing file is an error and nothing is written.
   /// - Throws: `ReproductionError` naming the first file that exists or cannot be written.
+  ///
+  /// The set is written under a marker: `incompleteMarker` lists the files before the first is
+  /// written and is removed after the last, so a run interrupted half way leaves a set that the
+  /// next run recognises as its own and replaces without `--force`.
   public func write(to directory: String, overwrite: Bool) throws {
-    try Self.prepare(directory: directory, files: files.map(\.name), overwrite: overwrite)
-    for file in files {
-      let path = (directory as NSString).appendingPathComponent(file.name)
-      do {
-        try AtomicFile.write(file.contents, to: path, overwrite: overwrite)
-      } catch let error as AtomicFile.WriteError {
-        throw ReproductionError.cannotWrite(error.description)
+    let names = files.map(\.name)
+    try Self.prepare(directory: directory, files: names, overwrite: overwrite)
+    let marker = (directory as NSString).appendingPathComponent(Self.incompleteMarker)
+    let unfinished = Self.unfinishedFiles(directory: directory)
+    do {
+      try AtomicFile.write(names.joined(separator: "\n") + "\n", to: marker, overwrite: true)
+      for file in files {
+        let path = (directory as NSString).appendingPathComponent(file.name)
+        try AtomicFile.write(file.contents, to: path, overwrite: overwrite || unfinished.contains(file.name))
       }
+    } catch let error as AtomicFile.WriteError {
+      throw ReproductionError.cannotWrite(error.description)
     }
+    try? FileManager.default.removeItem(atPath: marker)
+  }
+
+  /// The hidden file that marks a set as being written (it lists the set's files).
+  public static let incompleteMarker = ".attention-io-incomplete"
+
+  /// The files an interrupted write left in `directory`: those its marker lists.
+  public static func unfinishedFiles(directory: String) -> Set<String> {
+    let marker = (directory as NSString).appendingPathComponent(incompleteMarker)
+    guard let text = try? String(contentsOfFile: marker, encoding: .utf8) else { return [] }
+    return Set(text.split(whereSeparator: \.isNewline).map(String.init))
   }
 
   /// Creates `directory` if needed and checks that none of `files` exists in it (unless
@@ -131,7 +150,11 @@ public struct ReproductionOutput: Sendable {
       }
     }
     guard !overwrite else { return }
-    let existing = files.filter { manager.fileExists(atPath: (directory as NSString).appendingPathComponent($0)) }
+    // Files an interrupted write of the same set left behind are not the user's: replaced.
+    let unfinished = unfinishedFiles(directory: directory)
+    let existing = files.filter {
+      !unfinished.contains($0) && manager.fileExists(atPath: (directory as NSString).appendingPathComponent($0))
+    }
     if let first = existing.first {
       throw ReproductionError.exists(path: (directory as NSString).appendingPathComponent(first), others: existing.count - 1)
     }

@@ -1,5 +1,6 @@
 import AttentionIOCLI
 import Foundation
 
-let code = CommandLineTool().run(Array(CommandLine.arguments.dropFirst()))
+CommandLineTool.installSignalCleanup()
+let code = CommandLineTool(showsProgress: true).run(Array(CommandLine.arguments.dropFirst()))
 exit(code)
