@@ -239,13 +239,14 @@ extension CommandLineTool {
       try NPYInputs.write(outputs, directory: outputDirectory, problem: problem, rank: rank, force: options.has("force"))
       filesNote.append("wrote \(NPYInputs.outputNames(backward: pass.includesBackward).joined(separator: ", ")) to \(outputDirectory)")
     }
-    // Which files were read and written, on stderr so that stdout stays one table or JSON document.
-    if !filesNote.isEmpty { standardError("simulate: " + filesNote.joined(separator: "; ") + "\n") }
     if format == "json" {
       standardOutput(SimulationReport.json(result).serialized(pretty: true) + "\n")
     } else {
       standardOutput(SimulationReport.table(result))
     }
+    // Which files were read and written, on stderr so that stdout stays one table or JSON document;
+    // a failed check says so instead, in its one error line.
+    if !filesNote.isEmpty && !result.checkFailed { standardError("simulate: " + filesNote.joined(separator: "; ") + "\n") }
     if result.checkFailed {
       throw CLIError.runtime(
         "simulate: check failed: \(result.nonFiniteOutputs) output values are NaN or infinite where float64 attention is finite")
