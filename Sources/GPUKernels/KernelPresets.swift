@@ -34,7 +34,7 @@ public struct ExplicitPyTorchPreset: AttentionKernelPreset {
 public enum KernelPreset {
   /// Every real-kernel preset. (`paper`, the default of `simulate --kernel`, is the two-level
   /// model of the FlashAttention paper and is not a GPU preset.)
-  public static let all: [any AttentionKernelPreset] = [FlashAttention2Preset(), ExplicitPyTorchPreset()]
+  public static let all: [any AttentionKernelPreset] = [FlashAttention2Preset(), ExplicitPyTorchPreset(), FlashAttention1Preset(), FlashAttention3Preset()]
 
   public static func named(_ name: String) -> (any AttentionKernelPreset)? {
     all.first { $0.name == name }
