@@ -60,6 +60,7 @@ let package = Package(
     .testTarget(name: "PagedKVTests", dependencies: ["PagedKV", "AttentionAlgorithms", "MemoryHierarchy", "_TestSupport"]),
     .testTarget(name: "ReproductionTests", dependencies: ["Reproduction", "AttentionIO", "_TestSupport"]),
     .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "AttentionIO", "_TestSupport"]),
+    .testTarget(name: "GPUModelTests", dependencies: ["GPUModel", "GPUKernels", "_TestSupport"]),
     .testTarget(name: "LessonsTests", dependencies: ["Lessons", "AttentionIO", "_TestSupport"], exclude: ["Golden"]),
 
     // MARK: - Examples (one executable lesson each; see Examples/README.md)
