@@ -27,7 +27,7 @@ public struct ExplicitPyTorchPreset: AttentionKernelPreset {
   public let summary = "matmul, scale, (mask,) softmax, matmul as separate PyTorch kernels with cuBLASLt's persistent Hopper GEMM tiles, and autograd's backward"
   public init() {}
   public func kernels(for workload: AttentionWorkload, on device: GPUDeviceSpec) throws -> [any GPUKernel] {
-    try ExplicitAttentionLaunch.kernels(workload, device: device)
+    try device.computeCapability < 90 ? ExplicitAttentionLaunch.ampereKernels(workload, device: device) : ExplicitAttentionLaunch.kernels(workload, device: device)
   }
 }
 
