@@ -57,7 +57,7 @@ final class PresetTests: XCTestCase {
       let sms = 1 + Int(rng.next() % 8)
       let device = Self.device(computeCapability: 80, sms: sms)
       let workload = try AttentionWorkload(batch: batch, heads: heads, sequenceLength: n, headDimension: d, causal: causal, pass: .forward)
-      let (tiles, splits) = try FlashAttention1Preset.launch(for: workload, on: device)
+      let (tiles, splits, _, _) = try FlashAttention1Preset.launch(for: workload, on: device)
       let report = try GPUTrafficModel.run(preset: FlashAttention1Preset(), workload: workload, device: device)
       withTrace("seed: \(seed), B: \(batch), H: \(heads), N: \(n), d: \(d), causal: \(causal), SMs: \(sms), splits: \(splits), Bc: \(tiles.keyBlock)") { context in
         let bc = tiles.keyBlock
@@ -89,12 +89,73 @@ final class PresetTests: XCTestCase {
     }
   }
 
-  func testFlashAttention1RefusesHopperAndTheBackward() throws {
+  func testFlashAttention1BackwardTrafficEqualsTheClosedFormAndDRAMReadsEachInputOnce() throws {
+    var paths = Set<Int>()
+    for seed in Self.seeds + [55, 89, 144, 233] {
+      var rng = SplitMix64(seed: seed)
+      let batch = 1 + Int(rng.next() % 2)
+      let heads = 1 + Int(rng.next() % 3)
+      let n = 1 + Int(rng.next() % 700)
+      let d = 16 * (1 + Int(rng.next() % 8))
+      let causal = rng.next() % 2 == 0
+      let sms = 1 + Int(rng.next() % 6)
+      let device = Self.device(computeCapability: 80, sms: sms)
+      let workload = try AttentionWorkload(batch: batch, heads: heads, sequenceLength: n, headDimension: d, causal: causal, pass: .forwardBackward)
+      let plan = try FlashAttention1Preset.launch(for: workload, on: device)
+      let backward = try XCTUnwrap(plan.backward)
+      let parallel = plan.backwardSplits > 1
+      paths.insert(plan.backwardSplits > 1 ? 2 : 1)
+      // Keep the L2 between kernels: what the forward wrote (O, statistics) is then an L2 hit.
+      let report = try GPUTrafficModel.run(preset: FlashAttention1Preset(), workload: workload, device: device, betweenKernels: .keep)
+      let forward = try GPUTrafficModel.run(
+        preset: FlashAttention1Preset(), workload: try AttentionWorkload(batch: batch, heads: heads, sequenceLength: n, headDimension: d, causal: causal, pass: .forward),
+        device: device)
+      withTrace("seed: \(seed), B: \(batch), H: \(heads), N: \(n), d: \(d), causal: \(causal), SMs: \(sms), Bc: \(backward.keyBlock), parallel: \(parallel)") { context in
+        let bc = backward.keyBlock
+        let tc = (n + bc - 1) / bc
+        let tr = (n + 15) / 16
+        XCTAssertEqual(backward.keyBlocks, tc, context.message("T_c"))
+        func statistics(from b: Int) -> Int { (b..<tr).reduce(0) { $0 + (4 * min(16, n - 16 * $1) + 31) / 32 } }
+        let rowSectors = d / 16
+        var reads = 0
+        var writes = 2 * n * rowSectors  // dK and dV once
+        var reductions = 0
+        for j in 0..<tc {
+          let begin = causal ? j * bc / 16 : 0
+          reads += 2 * min(bc, n - j * bc) * rowSectors  // K_j, V_j
+          reads += 2 * (n - 16 * begin) * rowSectors + 2 * statistics(from: begin)  // Q_i, dO_i, ℓ_i, D_i
+          if parallel {
+            reductions += (n - 16 * begin) * 2 * rowSectors  // fp32 dQ_i atomics
+          } else {
+            if j > 0 { reads += (n - 16 * begin) * 2 * rowSectors }  // dq_tmp_i
+            if j < tc - 1 { writes += (causal ? max(0, n - (j + 1) * bc) : n) * 2 * rowSectors }  // partial dQ_i
+          }
+        }
+        if parallel {
+          // fill dq_tmp; dot(dO, O): read dO and O, write D; copy dq_tmp to dQ.
+          writes += n * 2 * rowSectors + statistics(from: 0) + n * rowSectors
+          reads += 2 * n * rowSectors + n * 2 * rowSectors
+        } else {
+          reads += n * rowSectors  // O_i on the first key block
+          writes += statistics(from: 0) + n * rowSectors  // D_i, and dQ_i (fp16) once
+        }
+        let bh = batch * heads
+        XCTAssertEqual(report.requestedReadSectors - forward.requestedReadSectors, bh * reads, context.message("backward tile read sectors"))
+        XCTAssertEqual(report.total.writeSectors - forward.total.writeSectors, bh * writes, context.message("backward L2 write sectors"))
+        XCTAssertEqual(report.total.reductionSectors, bh * reductions, context.message("dQ atomics"))
+        XCTAssertEqual(report.dramReadBytes, 4 * bh * n * d * 2, context.message("DRAM reads: Q, K, V and dO once"))
+        XCTAssertEqual(report.kernels.count, parallel ? 5 : 2, context.message("kernel sequence"))
+      }
+    }
+    XCTAssertEqual(paths, [1, 2], "both backward paths exercised")
+  }
+
+  func testFlashAttention1RefusesHopperAndWideBackwardOffSm80() throws {
     let workload = try AttentionWorkload(batch: 1, heads: 1, sequenceLength: 64, headDimension: 64, causal: false, pass: .forward)
     XCTAssertThrowsError(try GPUTrafficModel.run(preset: FlashAttention1Preset(), workload: workload, device: .h200))
-    var both = workload
-    both.pass = .forwardBackward
-    XCTAssertThrowsError(try GPUTrafficModel.run(preset: FlashAttention1Preset(), workload: both, device: .a100_40GB))
+    let wide = try AttentionWorkload(batch: 1, heads: 1, sequenceLength: 64, headDimension: 128, causal: false, pass: .forwardBackward)
+    XCTAssertThrowsError(try GPUTrafficModel.run(preset: FlashAttention1Preset(), workload: wide, device: .rtx3090))
+    XCTAssertNoThrow(try GPUTrafficModel.run(preset: FlashAttention1Preset(), workload: wide, device: .a100_40GB))
   }
 
   // MARK: - FlashAttention-3
