@@ -54,7 +54,8 @@ public struct FlashAttention1Tiles: Hashable, Sendable, Codable {
       best = max(best, value)
       efficiency.append(value)
     }
-    for count in 1...maxSplits where efficiency[count - 1] > 0.95 * best { return count }
+    // `0.95` is a double literal in the source: the comparison is made in double precision.
+    for count in 1...maxSplits where Double(efficiency[count - 1]) > 0.95 * Double(best) { return count }
     return 1
   }
 }
@@ -231,7 +232,7 @@ enum FlashAttention1Launch {
       discount = 1 + Float(tiles.keyBlock) / Float(tiles.roundedKeys)
     } else {
       if tiles.roundedKeys / tiles.keyBlock >= 10 { return parallelSplits }
-      discount = 1 + 0.5 * Float(tiles.keyBlock) / Float(tiles.roundedKeys)
+      discount = Float(1 + 0.5 * Double(Float(tiles.keyBlock)) / Double(tiles.roundedKeys))
     }
     return efficiency >= raw / discount ? 1 : parallelSplits
   }

@@ -243,7 +243,7 @@ enum FlashAttention3Launch {
       best = max(best, value)
       efficiency.append(value)
     }
-    for count in 1...most where efficiency[count - 1] >= 0.85 * best { return count }
+    for count in 1...most where Double(efficiency[count - 1]) >= 0.85 * Double(best) { return count }
     return 1
   }
 }
