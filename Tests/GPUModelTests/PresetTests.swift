@@ -239,4 +239,33 @@ final class PresetTests: XCTestCase {
       XCTAssertTrue("\(error)".contains("split"), "\(error)")
     }
   }
+
+  // MARK: - Explicit attention before sm90
+
+  func testExplicitAttentionOnAmpereRunsCuBLASTiledGEMMs() throws {
+    for seed in Self.seeds.prefix(4) {
+      var rng = SplitMix64(seed: seed)
+      let batch = 1 + Int(rng.next() % 2)
+      let heads = 1 + Int(rng.next() % 2)
+      let n = 1 + Int(rng.next() % 400)
+      let d = 16 * (1 + Int(rng.next() % 8))
+      let device = Self.device(computeCapability: 80, sms: 1 + Int(rng.next() % 8))
+      let workload = try AttentionWorkload(batch: batch, heads: heads, sequenceLength: n, headDimension: d, causal: false, pass: .forward)
+      let report = try GPUTrafficModel.run(preset: ExplicitPyTorchPreset(), workload: workload, device: device)
+      withTrace("seed: \(seed), B: \(batch), H: \(heads), N: \(n), d: \(d)") { context in
+        XCTAssertEqual(
+          report.kernels.map(\.name),
+          ["ampere_fp16_s16816gemm 256x128 S = QKᵀ", "elementwise scale", "softmax_warp_forward", "ampere_fp16_s16816gemm 256x128 O = PV"],
+          context.message("kernel sequence"))
+        // S = QKᵀ: one CTA per 256-key × 128-query tile; each loads its K rows and Q rows once
+        // over the d/32 chunks of k (rows of d·2 bytes, whole sectors).
+        let keyTiles = (n + 255) / 256
+        let queryTiles = (n + 127) / 128
+        let scores = report.kernels[0]
+        XCTAssertEqual(scores.blockCount, batch * heads * keyTiles * queryTiles, context.message("grid"))
+        XCTAssertEqual(scores.requestedReadSectors, batch * heads * (queryTiles * n + keyTiles * n) * d / 16, context.message("S = QKᵀ tile reads"))
+        XCTAssertEqual(scores.blocksPerSM, 1, context.message("one 256-thread CTA of 232 registers per SM"))
+      }
+    }
+  }
 }
