@@ -191,6 +191,15 @@ final class PresetTests: XCTestCase {
           seen.insert([c.m, c.h, c.b])
         }
         XCTAssertEqual(seen.count, mBlocks * batchHeads, "seed: \(seed), causal: \(causal), mBlocks: \(mBlocks), heads: \(heads), BH: \(batchHeads), swizzle: \(swizzle)")
+        if causal {
+          // Longest first: the first tiles take the last m-block of the first heads of a section.
+          let first = FlashAttention3Forward.coordinates(tile: 0, mBlocks: mBlocks, heads: heads, batchHeads: batchHeads, swizzle: swizzle, causal: true)
+          XCTAssertEqual([first.m, first.h, first.b], [mBlocks - 1, 0, 0], "seed: \(seed)")
+          if batchHeads >= swizzle, swizzle > 1 {
+            let second = FlashAttention3Forward.coordinates(tile: 1, mBlocks: mBlocks, heads: heads, batchHeads: batchHeads, swizzle: swizzle, causal: true)
+            XCTAssertEqual([second.m, second.h + second.b * heads], [mBlocks - 1, 1], "seed: \(seed): heads run fastest within a section")
+          }
+        }
       }
     }
   }
