@@ -18,7 +18,7 @@ let package = Package(
     /// A real GPU's launch order, CTAs per SM and sector-granular L2 in front of DRAM.
     /// Knows nothing of attention.
     .target(name: "GPUModel"),
-    /// The work decomposition of real attention kernels (FlashAttention-2, explicit PyTorch) for
+    /// The work decomposition of real attention kernels (FlashAttention-1, -2, -3, explicit PyTorch) for
     /// the GPU model.
     .target(name: "GPUKernels", dependencies: ["GPUModel"]),
     /// SIMD micro-kernels on buffer pointers and their scalar twins. Knows nothing of IO.

@@ -29,14 +29,14 @@ public struct ExplicitPyTorchPreset: AttentionKernelPreset {
   public let summary = "matmul, scale, (mask,) softmax, matmul as separate PyTorch kernels with cuBLASLt's persistent Hopper GEMM tiles, and autograd's backward"
   public init() {}
   public func kernels(for workload: AttentionWorkload, on device: GPUDeviceSpec) throws -> [any GPUKernel] {
-    try ExplicitAttentionLaunch.kernels(workload, device: device)
+    try device.computeCapability < 90 ? ExplicitAttentionLaunch.ampereKernels(workload, device: device) : ExplicitAttentionLaunch.kernels(workload, device: device)
   }
 }
 
 public enum KernelPreset {
   /// Every real-kernel preset. (`paper`, the default of `simulate --kernel`, is the two-level
   /// model of the FlashAttention paper and is not a GPU preset.)
-  public static let all: [any AttentionKernelPreset] = [FlashAttention2Preset(), ExplicitPyTorchPreset()]
+  public static let all: [any AttentionKernelPreset] = [FlashAttention2Preset(), ExplicitPyTorchPreset(), FlashAttention1Preset(), FlashAttention3Preset()]
 
   public static func named(_ name: String) -> (any AttentionKernelPreset)? {
     all.first { $0.name == name }

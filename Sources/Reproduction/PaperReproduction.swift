@@ -19,7 +19,7 @@ public enum PaperReproduction {
 
   /// Every file a run writes, in the order it writes them (report last).
   public static var fileNames: [String] {
-    experimentNames.map { $0 + ".csv" } + [
+    experimentNames.map { $0 + ".csv" } + ["figure2-gpu.csv"] + [
       "theorem2-sequence-length.svg", "theorem2-sram-size.svg", "theorem2-head-dimension.svg", "proposition3.svg", "proposition4.svg",
       "theorem5-sequence-length.svg", "theorem5-sram-size.svg", "theorem5-head-dimension.svg", "figure2-middle.svg",
       "figure2-right.svg", "table21.svg", "report.md",
@@ -39,7 +39,7 @@ public enum PaperReproduction {
       "proposition3": "traffic / 4Nd as M grows to Nd (Proposition 3)",
       "proposition4": "block-sparse traffic vs density at N = \(scale.sparseSequenceLength) (Proposition 4)",
       "theorem5": "backward HBM traffic over N, M and d (Theorem 5)",
-      "figure2-left": "GPT-2 medium forward + backward: HBM GB, GFLOPs, runtime (Figure 2 left)",
+      "figure2-left": "GPT-2 medium forward + backward: HBM GB, GFLOPs, runtime (Figure 2 left), and on the a100-40gb GPU model",
       "figure2-middle": "block size 64 … 512 vs HBM and runtime (Figure 2 middle)",
       "figure2-right": "block-sparse runtime vs % nonzero blocks (Figure 2 right)",
       "table21": "peak HBM footprint over N (Table 21)",
@@ -57,7 +57,12 @@ public enum PaperReproduction {
         reports.append(try IOSweep.run(pass: .backward, scale: scale, batch: batch).report(exactness: nil, seconds: elapsed()))
       case "proposition3": reports.append(try Proposition3.run(scale: scale, batch: batch).report(seconds: elapsed()))
       case "proposition4": reports.append(try Proposition4.run(scale: scale, batch: batch).report(seconds: elapsed()))
-      case "figure2-left": reports.append(try Figure2Left.run(scale: scale, batch: batch).report(seconds: elapsed()))
+      case "figure2-left":
+        reports.append(try Figure2Left.run(scale: scale, batch: batch).report(seconds: elapsed()))
+        // The same workload on the GPU model, reported as its own section after Figure 2 left.
+        let gpuBegin = DispatchTime.now()
+        let gpu = try Figure2GPU.run(scale: scale, threads: options.threads)
+        reports.append(gpu.report(seconds: Double(DispatchTime.now().uptimeNanoseconds - gpuBegin.uptimeNanoseconds) / 1e9))
       case "figure2-middle": reports.append(try Figure2Middle.run(scale: scale, batch: batch).report(seconds: elapsed()))
       case "figure2-right": reports.append(try Figure2Right.run(scale: scale, batch: batch).report(seconds: elapsed()))
       case "table21": reports.append(try Table21.run(scale: scale, batch: batch).report(seconds: elapsed()))

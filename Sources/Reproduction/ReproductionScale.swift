@@ -52,6 +52,9 @@ public struct ReproductionScale: Sendable {
   /// A small SRAM, so the execute-mode run takes several key blocks and merges them.
   public var exactnessSRAMBytes: Int
 
+  // The paper's Figure 2 on a real GPU (the GPU model): batch of the GPT-2 medium workload.
+  public var gpuFigure2Batch: Int = 64
+
   /// Powers of two and the midpoints 1.5·2^k between them, from `lower` to `upper`.
   static func geometric(from lower: Int, to upper: Int) -> [Int] {
     var values: [Int] = []
@@ -105,5 +108,6 @@ public struct ReproductionScale: Sendable {
     sparseBatch: 16, sparseHeads: 8,
     figure2Batch: 64,
     footprintSequenceLengths: powersOfTwo(from: 128, to: 4096),
-    exactnessSequenceLength: 64, exactnessHeadDimension: 16, exactnessSRAMBytes: 2 * 1024)
+    exactnessSequenceLength: 64, exactnessHeadDimension: 16, exactnessSRAMBytes: 2 * 1024,
+    gpuFigure2Batch: 1)
 }
