@@ -68,5 +68,6 @@ let package = Package(
     .executableTarget(name: "online-softmax", dependencies: ["Lessons"], path: "Examples/online-softmax"),
     .executableTarget(name: "traffic-race", dependencies: ["Lessons"], path: "Examples/traffic-race"),
     .executableTarget(name: "mask-gallery", dependencies: ["Lessons"], path: "Examples/mask-gallery"),
+    .executableTarget(name: "l2-cache", dependencies: ["Lessons"], path: "Examples/l2-cache"),
   ]
 )

@@ -5,6 +5,15 @@ public enum L2BetweenKernels: String, CaseIterable, Sendable, Codable {
   case flush, keep
 }
 
+/// One tick of a launch, for lessons and traces: the CTAs that ran a step and the kernel's L2
+/// counters so far.
+public struct LaunchTick: Sendable {
+  public var tick: Int
+  /// Linear block indices of the CTAs that ran a step in this tick, by slot.
+  public var blocks: [Int]
+  public var counters: L2Counters
+}
+
 /// The traffic of one kernel launch.
 public struct KernelTraffic: Hashable, Sendable, Codable {
   public var name: String
@@ -48,7 +57,9 @@ public struct LaunchSimulator {
 
   /// Runs one kernel and returns its traffic. `progress` is called now and then with the share
   /// of CTAs started.
-  public func run<Kernel: GPUKernel>(_ kernel: Kernel, progress: ((Double) -> Void)? = nil) throws -> KernelTraffic {
+  public func run<Kernel: GPUKernel>(
+    _ kernel: Kernel, progress: ((Double) -> Void)? = nil, observer: ((LaunchTick) -> Void)? = nil
+  ) throws -> KernelTraffic {
     if betweenKernels == .flush { cache.clear() } else { cache.resetCounters() }
     let perSM = device.blocksPerSM(kernel.resources)
     guard perSM > 0 else {
@@ -67,6 +78,7 @@ public struct LaunchSimulator {
     var requested = 0
     var accesses: [GlobalAccess] = []
     var requests = RequestTable()
+    var residentBlocks: [Int] = []
     let total = kernel.blockCount
     var reported = 0
     let lineBytes = device.l2.lineBytes
@@ -85,6 +97,7 @@ public struct LaunchSimulator {
       }
       guard active > 0 else { break }
       requests.startTick()
+      if observer != nil { residentBlocks = slotBlock.filter { $0 >= 0 } }
       for slot in 0..<slots where slotBlock[slot] >= 0 {
         accesses.removeAll(keepingCapacity: true)
         kernel.accesses(ofBlock: slotBlock[slot], step: slotStep[slot], slot: slot, into: &accesses)
@@ -103,6 +116,7 @@ public struct LaunchSimulator {
         }
       }
       for index in requests.order { apply(requests.keys[index], count: requests.counts[index]) }
+      if let observer { observer(LaunchTick(tick: ticks, blocks: residentBlocks, counters: cache.counters)) }
       ticks += 1
     } while active > 0 || nextBlock < total
     return KernelTraffic(

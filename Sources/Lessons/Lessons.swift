@@ -10,6 +10,7 @@ public enum Lessons {
     ("online-softmax", onlineSoftmax),
     ("traffic-race", trafficRace),
     ("mask-gallery", maskGallery),
+    ("l2-cache", l2Cache),
   ]
 
   /// The teaching problem: one head, N = 16, d = 8, fp16, seed 1 (the `demo` command's run).

@@ -22,8 +22,12 @@ final class LessonGoldenTests: XCTestCase {
     try checkGolden("mask-gallery", try Lessons.maskGallery())
   }
 
+  func testL2CacheMatchesItsGoldenFile() throws {
+    try checkGolden("l2-cache", try Lessons.l2Cache())
+  }
+
   func testEveryLessonIsListedAndDeterministic() throws {
-    XCTAssertEqual(Lessons.all.map(\.name), ["tiling-walkthrough", "online-softmax", "traffic-race", "mask-gallery"])
+    XCTAssertEqual(Lessons.all.map(\.name), ["tiling-walkthrough", "online-softmax", "traffic-race", "mask-gallery", "l2-cache"])
     for lesson in Lessons.all {
       XCTAssertEqual(try lesson.run(), try lesson.run(), lesson.name)
     }
