@@ -21,7 +21,8 @@ enum GPUOptions {
   /// Options of the paper model that a real kernel does not take.
   static let paperOnly = [
     "algorithm", "sram-bytes", "block-rows", "block-cols", "block-rule", "mode", "mask", "inputs", "output-dir",
-    "valid-lengths", "dropout", "scale", "input-distribution", "seed",
+    "valid-lengths", "dropout", "scale", "input-distribution", "seed", "register-bytes", "save-inputs", "max-memory",
+    "check",
   ]
 
   static func workload(_ options: ParsedOptions) throws -> AttentionWorkload {
@@ -91,7 +92,14 @@ extension CommandLineTool {
       throw CLIError.runtime("simulate: \(error.description)")
     }
     progress?.finish()
-    if let csvPath { try AtomicFile.write(GPUReportRendering.csv(report), to: csvPath, overwrite: true) }
+    if let csvPath {
+      createOutputFolderIfMissing(for: csvPath)
+      do {
+        try AtomicFile.write(GPUReportRendering.csv(report), to: csvPath, overwrite: true)
+      } catch let error as AtomicFile.WriteError {
+        throw CLIError.runtime("simulate: \(error.description)")
+      }
+    }
     if format == "json" {
       standardOutput(GPUReportRendering.json(report).serialized(pretty: true) + "\n")
     } else {

@@ -118,3 +118,18 @@ final class GPUCommandTests: XCTestCase {
     }
   }
 }
+
+extension GPUCommandTests {
+  func testCSVFolderIsCreatedWhenOnlyItIsMissing() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let csv = directory.appendingPathComponent("out/model.csv").path
+    let run = CapturedRun(["simulate", "--kernel", "fa2", "--seq-len", "128", "--head-dim", "64", "--csv", csv])
+    XCTAssertEqual(run.code, 0, run.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: csv))
+    let deeper = directory.appendingPathComponent("a/b/model.csv").path
+    let refused = CapturedRun(["simulate", "--kernel", "fa2", "--seq-len", "128", "--head-dim", "64", "--csv", deeper])
+    XCTAssertEqual(refused.code, 1)
+    XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+  }
+}
