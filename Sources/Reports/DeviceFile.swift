@@ -1,7 +1,7 @@
 import MemoryHierarchy
 
 /// Reads a custom machine from JSON (the CLI's `--device my-gpu.json`). Schema, with every field
-/// required except `source`:
+/// required except `source` and the `levels.registers` object:
 ///
 /// ```json
 /// {
