@@ -44,13 +44,16 @@ public struct BenchmarkConfiguration: Sendable {
   public var memoryCheckSequenceLength: Int?
   /// Count mode, GPT-2 medium forward + backward (B = 64, H = 16, N = 1024, d = 64).
   public var countMode: Bool
+  /// Paged KV cache appends with block size 1 at two sizes (the growth of `appendToken`); nil
+  /// to skip.
+  public var kvCacheAppends: KVCacheAppendSizes?
 
   public init(
     sequenceLengths: [Int], headDimensions: [Int], threadCounts: [Int] = [1, 2],
     algorithms: [BenchmarkAlgorithm] = BenchmarkAlgorithm.allCases, passes: [BenchmarkPass] = BenchmarkPass.allCases,
     repetitions: Int = 5, heads: Int = 2, overheadShape: Shape? = nil, peakTrials: Int = 3,
     cacheEffect: CacheEffectSizes? = nil, memoryCheckSequenceLength: Int? = nil,
-    countMode: Bool = true
+    countMode: Bool = true, kvCacheAppends: KVCacheAppendSizes? = KVCacheAppendSizes()
   ) {
     self.sequenceLengths = sequenceLengths
     self.headDimensions = headDimensions
@@ -67,6 +70,7 @@ public struct BenchmarkConfiguration: Sendable {
     self.cacheEffect = cacheEffect
     self.memoryCheckSequenceLength = memoryCheckSequenceLength
     self.countMode = countMode
+    self.kvCacheAppends = kvCacheAppends
   }
 
   /// The full table: N ∈ {512, 1024, 2048, 4096}, d ∈ {64, 128}, 1 and 2 threads, the
@@ -105,5 +109,17 @@ public struct CacheEffectSizes: Sendable, Hashable {
     self.large = large
     self.small = small
     self.headDimension = headDimension
+  }
+}
+
+/// The two append counts of the KV cache growth check: amortised O(1) appends make the larger
+/// count take about `large / small` times as long, a quadratic append its square.
+public struct KVCacheAppendSizes: Sendable, Hashable {
+  public var small: Int
+  public var large: Int
+
+  public init(small: Int = 20_000, large: Int = 80_000) {
+    self.small = small
+    self.large = large
   }
 }

@@ -78,6 +78,13 @@ extension BenchmarkReport {
         ("withinLimit", .bool(memoryCheck.withinLimit)),
       ])))
     }
+    if let kvCacheAppends {
+      object.append(("kvCacheAppends", .object([
+        ("blockSize", .int(1)), ("smallCount", .int(kvCacheAppends.smallCount)), ("largeCount", .int(kvCacheAppends.largeCount)),
+        ("smallSeconds", .double(kvCacheAppends.smallSeconds)), ("largeSeconds", .double(kvCacheAppends.largeSeconds)),
+        ("ratio", .double(kvCacheAppends.ratio)), ("ratioLimit", .double(kvCacheAppends.ratioLimit)),
+      ])))
+    }
     object.append(("peakResidentBytes", .int(peakResidentBytes)))
     object.append(("targets", .array(targets.map {
       .object([

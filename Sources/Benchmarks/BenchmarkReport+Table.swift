@@ -66,6 +66,12 @@ extension BenchmarkReport {
       text += "limit \(mebibytes(memoryCheck.limitBytes)), \(F.seconds(memoryCheck.seconds))"
       text += memoryCheck.peakWasReset ? "\n" : " (peak could not be reset: includes earlier work)\n"
     }
+    if let kvCacheAppends {
+      text += "\nKV cache appends, one sequence, block size 1 (each append maps a block): "
+      text += "\(F.grouped(kvCacheAppends.smallCount)) in \(F.seconds(kvCacheAppends.smallSeconds)), "
+      text += "\(F.grouped(kvCacheAppends.largeCount)) in \(F.seconds(kvCacheAppends.largeSeconds)): "
+      text += "\(F.fixed(kvCacheAppends.ratio, 2))× for \(F.fixed(Double(kvCacheAppends.largeCount) / Double(max(kvCacheAppends.smallCount, 1)), 0))× the appends\n"
+    }
     text += "\npeak resident memory of this run: \(mebibytes(peakResidentBytes)); total time \(F.seconds(totalSeconds))\n"
     let targets = self.targets
     if !targets.isEmpty {

@@ -103,6 +103,20 @@ public struct BenchmarkReport: Sendable {
     public var small: Point
   }
 
+  /// Appending tokens one at a time to one sequence of a paged KV cache with block size 1 (every
+  /// append maps a new block), at two counts.
+  public struct KVCacheAppends: Sendable, Hashable {
+    public var smallCount: Int
+    public var largeCount: Int
+    /// Median seconds of all appends at each count.
+    public var smallSeconds: Double
+    public var largeSeconds: Double
+    /// How many times as long the larger count takes (its count ratio when appends are O(1)).
+    public var ratio: Double { smallSeconds > 0 ? largeSeconds / smallSeconds : 0 }
+    /// The ratio the target allows: a little over the count ratio (quadratic growth gives its square).
+    public var ratioLimit: Double { Double(largeCount) / Double(max(smallCount, 1)) * 1.25 }
+  }
+
   /// The resident-memory check: flash forward of one long head.
   public struct MemoryCheck: Sendable, Hashable {
     public var shape: BenchmarkConfiguration.Shape
@@ -157,6 +171,7 @@ public struct BenchmarkReport: Sendable {
   public var countMode: CountMode?
   public var cacheEffect: CacheEffect?
   public var memoryCheck: MemoryCheck?
+  public var kvCacheAppends: KVCacheAppends? = nil
   /// The process's peak resident bytes at the end (VmHWM).
   public var peakResidentBytes: Int
   public var totalSeconds: Double
@@ -203,6 +218,12 @@ public struct BenchmarkReport: Sendable {
     if let countMode {
       out.append(Target(name: "count mode, \(countMode.description)", value: countMode.medianSeconds, threshold: 1, atLeast: false, unit: "s",
         advice: "count mode is integer bookkeeping: over a second means a debug build (use -c release) or a heavily loaded host"))
+    }
+    if let kvCacheAppends {
+      out.append(Target(
+        name: "KV cache appends, block size 1: \(kvCacheAppends.largeCount) over \(kvCacheAppends.smallCount) appends",
+        value: kvCacheAppends.ratio, threshold: kvCacheAppends.ratioLimit, atLeast: false, unit: "×",
+        advice: "appends should be amortised O(1); a ratio near the square of the count ratio means each append copies the block table"))
     }
     if let memoryCheck {
       out.append(Target(

@@ -11,7 +11,7 @@ import Foundation
 /// 3. the table: per case, one untimed warm-up, then `repetitions` rounds that alternate the
 ///    thread counts, so a slow minute hits every thread count alike;
 /// 4. the accounting overhead, alternating machine and bare runs;
-/// 5. count mode, and the cache effect (standard and flash alternated).
+/// 5. count mode, the cache effect (standard and flash alternated), and the KV cache append growth.
 public enum BenchmarkSuite {
   /// Runs every part of `configuration`; `progress` gets one line per step (for stderr).
   public static func run(_ configuration: BenchmarkConfiguration, name: String = "custom", progress: (String) -> Void = { _ in }) throws -> BenchmarkReport {
@@ -79,6 +79,11 @@ public enum BenchmarkSuite {
       progress("cache effect: standard vs flash forward at N=\(sizes.large) and N=\(sizes.small)")
       cacheEffect = try measureCacheEffect(sizes, lastLevelCacheBytes: host.lastLevelCacheBytes)
     }
+    var appends: BenchmarkReport.KVCacheAppends?
+    if let sizes = configuration.kvCacheAppends {
+      progress("KV cache appends: \(sizes.small) and \(sizes.large) with block size 1")
+      appends = try measureKVCacheAppends(sizes)
+    }
     if configuration.peakTrials > 1 { measurePeak() }
 
     return BenchmarkReport(
@@ -86,7 +91,7 @@ public enum BenchmarkSuite {
       peak: PeakFLOPs.Measurement(variant: peaks.variant, gflops: Stopwatch.median(peaks.one)),
       peakTwoThreads: peaks.two.isEmpty ? nil : Stopwatch.median(peaks.two), peakVariants: variants,
       peakSamples: peaks.one.count, results: results, accounting: accounting, scaling: scaling,
-      countMode: countMode, cacheEffect: cacheEffect, memoryCheck: memory, peakResidentBytes: ResidentMemory.peakBytes(),
+      countMode: countMode, cacheEffect: cacheEffect, memoryCheck: memory, kvCacheAppends: appends, peakResidentBytes: ResidentMemory.peakBytes(),
       totalSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
   }
 
@@ -286,6 +291,30 @@ public enum BenchmarkSuite {
     let small = try point(sizes.small, repetitions: 5)
     let large = try point(sizes.large, repetitions: 2)
     return .init(headDimension: sizes.headDimension, lastLevelCacheBytes: lastLevelCacheBytes, large: large, small: small)
+  }
+
+  // MARK: KV cache appends
+
+  /// Appends `count` tokens one by one to one sequence of a block-size-1 cache with exactly
+  /// `count` blocks, at both sizes (alternated, median of 5).
+  public static func measureKVCacheAppends(_ sizes: KVCacheAppendSizes) throws -> BenchmarkReport.KVCacheAppends {
+    func once(_ count: Int) throws -> Double {
+      var cache = try KVCacheManager(blockSize: 1, blockCount: max(count, 1))
+      let sequence = try cache.allocateSequence(tokenCount: 0)
+      let seconds = try Stopwatch.seconds {
+        for _ in 0..<count { try cache.appendToken(to: sequence) }
+      }
+      Stopwatch.blackHole(cache.usedBlockCount)
+      return seconds
+    }
+    var times: ([Double], [Double]) = ([], [])
+    for _ in 0..<5 {
+      times.0.append(try once(sizes.small))
+      times.1.append(try once(sizes.large))
+    }
+    return .init(
+      smallCount: sizes.small, largeCount: sizes.large, smallSeconds: Stopwatch.median(times.0),
+      largeSeconds: Stopwatch.median(times.1))
   }
 
   // MARK: Memory

@@ -300,6 +300,24 @@ public struct Machine: Sendable {
         try body(SRAMView(base: arena.baseAddress! + sramShift, registerBase: file.baseAddress.map { $0 + registerShift }))
       }
     }
+    #if DEBUG
+    if checksTileBounds {
+      let overrun = tileOverruns()
+      assert(overrun.isEmpty, "compute step '\(label)' wrote past the end of \(overrun.joined(separator: ", "))")
+    }
+    #endif
+  }
+
+  #if DEBUG
+  /// Whether `compute` checks the tiles' guard zones after each step (debug builds only; a test
+  /// that overruns a tile on purpose turns it off and reads `tileOverruns()`).
+  var checksTileBounds = true
+  #endif
+
+  /// The on-chip tiles a compute step has written past the end of (their guard zones changed),
+  /// by name; always empty in release builds, which have no guard zones.
+  func tileOverruns() -> [String] {
+    (sram.overrunTiles() + registers.overrunTiles()).map { "tile \($0.name) (\($0.elementCount) elements, \($0.level.rawValue))" }
   }
 
   /// Records an event and tells the observer, once the operation has taken effect. The event is

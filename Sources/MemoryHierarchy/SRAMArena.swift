@@ -69,10 +69,10 @@ public struct SRAMArena: Sendable {
   }
 
   /// Makes the storage hold tile offsets `0..<floats`, keeping the data of live tiles.
-  mutating func ensureStorage(_ floats: Int) {
+  mutating func ensureStorage(_ floats: Int, limit: Int? = nil) {
     let have = storage.count - Self.alignmentSlack
     guard floats > have else { return }
-    let limit = max(capacityInBytes, 0)
+    let limit = limit ?? max(capacityInBytes, 0)
     let target = min(max(floats, have > limit / 2 ? limit : 2 * have), limit)
     var grown = [Float](repeating: 0, count: target + Self.alignmentSlack)
     let newShift = Self.shift(of: grown)
@@ -84,6 +84,30 @@ public struct SRAMArena: Sendable {
     }
     storage = grown
     alignmentShift = newShift
+  }
+
+  /// Floats of guard zone after every tile in debug builds, none in release builds. The zone is
+  /// filled with `guardPattern` when its tile is allocated, and `Machine.compute` checks it after
+  /// every step, so a kernel that writes past the end of its tile fails in the tests instead of
+  /// silently writing into the next tile. Release builds lay tiles out exactly as before.
+  #if DEBUG
+  static let guardFloats = 16
+  #else
+  static let guardFloats = 0
+  #endif
+
+  /// The bit pattern of a guard zone's floats (a quiet NaN no kernel produces by arithmetic).
+  static let guardPattern: UInt32 = 0x7FC0_DEAD
+
+  /// The resident tiles whose guard zone was written (always empty in release builds).
+  func overrunTiles() -> [SRAMTile] {
+    guard Self.guardFloats > 0, storesData else { return [] }
+    return storage.withUnsafeBufferPointer { buffer in
+      residents.filter { tile in
+        let start = alignmentShift + tile.offset + tile.elementCount
+        return (start..<start + Self.guardFloats).contains { buffer[$0].bitPattern != Self.guardPattern }
+      }
+    }
   }
 
   /// Whether a tile of `bytes` fits beside the resident tiles.
@@ -105,23 +129,32 @@ public struct SRAMArena: Sendable {
     }
     // First fit in the float storage, scanning the residents in offset order: at a multiple of
     // 16 floats (64 bytes) when that fits, else anywhere (only u8-heavy plans near capacity).
+    // In debug builds each tile is followed by its guard zone (`guardFloats`), which the storage
+    // holds beyond the capacity.
     var offset = 0
     if storesData {
-      let usable = max(capacityInBytes, 0)
+      let guardFloats = Self.guardFloats
+      let footprint = elements + guardFloats
+      let usable = max(capacityInBytes, 0) + guardFloats * (residents.count + 1)
       let sorted = residents.sorted(by: { $0.offset < $1.offset })
       func firstFit(alignment: Int) -> Int {
         var offset = 0
         for tile in sorted {
-          if tile.offset - offset >= elements { break }
-          let end = max(offset, tile.offset + tile.elementCount)
+          if tile.offset - offset >= footprint { break }
+          let end = max(offset, tile.offset + tile.elementCount + guardFloats)
           offset = (end + alignment - 1) / alignment * alignment
         }
         return offset
       }
       offset = firstFit(alignment: 16)
-      if offset + elements > usable { offset = firstFit(alignment: 1) }
-      precondition(offset + elements <= usable, "on-chip storage accounting is inconsistent")
-      ensureStorage(offset + elements)
+      if offset + footprint > usable { offset = firstFit(alignment: 1) }
+      precondition(offset + footprint <= usable, "on-chip storage accounting is inconsistent")
+      ensureStorage(offset + footprint, limit: usable)
+      if guardFloats > 0 {
+        let start = alignmentShift + offset + elements
+        let pattern = Float(bitPattern: Self.guardPattern)
+        storage.withUnsafeMutableBufferPointer { ($0.baseAddress! + start).update(repeating: pattern, count: guardFloats) }
+      }
     }
     let tile = SRAMTile(
       id: nextTileID, name: name, operand: operand, rows: rows, columns: columns,

@@ -16,8 +16,8 @@
 /// - Invariant: a physical block's reference count equals the number of (sequence, logical block)
 ///   entries that map to it; a block is on the free list exactly when its count is 0; each table
 ///   holds ⌈L/B⌉ distinct blocks. `invariantViolations()` checks all of it.
-/// - Complexity: `appendToken`, `fork`-per-block and `free`-per-block are O(1) (fork and free are
-///   O(blocks of the sequence)).
+/// - Complexity: `appendToken` is amortised O(1) (it edits the table in place); `fork` and `free`
+///   are O(1) per block (O(blocks of the sequence)).
 public struct KVCacheManager: Sendable {
   /// B, tokens per block.
   public let blockSize: Int
@@ -103,28 +103,33 @@ public struct KVCacheManager: Sendable {
   /// - Throws: `PagedKVError.outOfBlocks` (state unchanged), `.unknownSequence`.
   @discardableResult
   public mutating func appendToken(to sequence: SequenceID) throws -> AppendOutcome {
-    guard var table = tables[sequence] else { throw PagedKVError.unknownSequence(sequence) }
+    guard let index = tables.index(forKey: sequence) else { throw PagedKVError.unknownSequence(sequence) }
+    // Decide and reserve before mutating, so a throw leaves the state unchanged. The table is then
+    // edited in place through the dictionary (`values[index]`): a local copy would share the block
+    // list's storage with the dictionary and copy it on the next append, O(blocks) per mapped block.
+    // Only scalars are read out, so no second reference to the block list is alive below.
+    let lastIsFull = tables.values[index].freeSlotsInLastBlock == 0
+    let tableBlocks = tables.values[index].blockCount
+    let tokenCount = tables.values[index].tokenCount
+    let last = tableBlocks > 0 ? tables.values[index].physicalBlocks[tableBlocks - 1] : -1
+    let sharedLast: Int? = !lastIsFull && referenceCounts[last] > 1 ? last : nil
     var newBlock: Int?
     var copy: BlockCopy?
-    if table.freeSlotsInLastBlock == 0 {
+    if lastIsFull {
       try reserve(1)
       let block = takeFreeBlock()
-      table.physicalBlocks.append(block)
+      tables.values[index].physicalBlocks.append(block)
       newBlock = block
-    } else {
-      let last = table.physicalBlocks[table.blockCount - 1]
-      if referenceCounts[last] > 1 {
-        try reserve(1)
-        let block = takeFreeBlock()
-        referenceCounts[last] -= 1
-        table.physicalBlocks[table.blockCount - 1] = block
-        copy = BlockCopy(source: last, destination: block)
-        copyCount += 1
-      }
+    } else if let last = sharedLast {
+      try reserve(1)
+      let block = takeFreeBlock()
+      referenceCounts[last] -= 1
+      tables.values[index].physicalBlocks[tableBlocks - 1] = block
+      copy = BlockCopy(source: last, destination: block)
+      copyCount += 1
     }
-    let slot = table.slot(ofToken: table.tokenCount)
-    table.tokenCount += 1
-    tables[sequence] = table
+    let slot = tables.values[index].slot(ofToken: tokenCount)
+    tables.values[index].tokenCount += 1
     return AppendOutcome(slot: slot, newBlock: newBlock, copy: copy)
   }
 

@@ -1,7 +1,7 @@
 import MemoryHierarchy
 
 /// Reads a custom machine from JSON (the CLI's `--device my-gpu.json`). Schema, with every field
-/// required except `source`:
+/// required except `source` and the `levels.registers` object:
 ///
 /// ```json
 /// {
@@ -106,7 +106,9 @@ public enum DeviceFile {
   static func object(_ value: JSONValue, _ field: String, keys: Set<String>) throws -> Object {
     guard let pairs = value.objectValue else { throw fail(field, "must be a JSON object") }
     for (key, _) in pairs where !keys.contains(key) {
-      throw fail(path(field == "(top level)" ? "" : field, key), "unknown field (expected one of \(keys.sorted().joined(separator: ", ")))")
+      // An empty key is shown as `""`, so the message still names it.
+      let shown = key.isEmpty ? "\"\"" : key
+      throw fail(path(field == "(top level)" ? "" : field, shown), "unknown field (expected one of \(keys.sorted().joined(separator: ", ")))")
     }
     return pairs
   }

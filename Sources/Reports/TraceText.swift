@@ -9,7 +9,7 @@ import MemoryHierarchy
 ///
 /// Deterministic for a seed, so lessons can be golden-tested.
 public enum TraceText {
-  /// How much of the step list to print (tinygrad's DEBUG levels, as STYLE.md §9.6 suggests).
+  /// How much of the step list to print (as tinygrad's DEBUG levels do).
   public enum Level: String, CaseIterable, Sendable {
     /// Only the pictures after each section and the totals.
     case summary

@@ -1,5 +1,5 @@
 /// Numbers printed in the FlashAttention paper (Dao et al., arXiv:2205.14135 v2 and the NeurIPS 2022
-/// camera-ready), as collected with their sources in `shared/PAPER-NOTES.md` §4. Typed literals,
+/// camera-ready), with their sources in Docs/PaperSources.md and the comment on each. Typed literals,
 /// never parsed at run time.
 public enum PaperNumbers {
   /// Figure 2 left (GPT-2 medium: B = 64, H = 16, N = 1024, d = 64, A100), forward + backward.

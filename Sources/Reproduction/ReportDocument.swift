@@ -23,7 +23,7 @@ struct ReportDocument {
       Scale `\(options.scale.name)`\(options.scale.name == "full" ? " (the paper's sizes)" : " (reduced sizes for tests; run without `--quick` for the paper's sizes)"), \
       \(options.threads) thread(s), \(NumberFormatting.fixed(seconds, 1)) s. Every number below comes from the simulator's exact integer \
       counts (count mode; one execute-mode check for Theorem 1) and is written to the CSV named in its section. Paper numbers are \
-      from Dao et al., *FlashAttention* (arXiv:2205.14135 v2 and the NeurIPS 2022 version) as collected in PAPER-NOTES. \
+      from Dao et al., *FlashAttention* (arXiv:2205.14135 v2 and the NeurIPS 2022 version) with their sources in Docs/PaperSources.md of the repository. \
       Units: M and traffic counts in elements (the paper's unit); GB = 10⁹ bytes; MiB = 2²⁰ bytes.
 
       ## Claims

@@ -18,7 +18,7 @@ internal typealias LanePair = SIMD16<Float>
 ///
 /// Why not the standard library's `addingProduct`, `pointwiseMax`, `max()` and `sum()`: on the
 /// baseline x86-64 target `addingProduct` becomes eight `fmaf` calls, and the reductions keep
-/// IEEE NaN semantics lane by lane, which compiles to branchy scalar code (STYLE.md §8.2).
+/// IEEE NaN semantics lane by lane, which compiles to branchy scalar code.
 ///
 /// On arm64 FMA is baseline and `multiplyAdd` is always fused. On x86-64, build with
 /// `-Xswiftc -DTILEKERNELS_FMA` **together with** `-Xswiftc -target-cpu -Xswiftc

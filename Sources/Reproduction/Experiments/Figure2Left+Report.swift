@@ -182,7 +182,7 @@ extension Figure2Left {
       66.6 and 75.2, about \(NumberFormatting.fixed(unfused.gflops / arXiv.standardGFLOPs, 1))× less than the workload's matmuls \
       (one forward alone is 4N²d·B·H = \(NumberFormatting.fixed(forwardMatmul, 1)) GFLOP), so they cannot be totals for this workload; \
       only their ratio, \(NumberFormatting.fixed(arXiv.flashGFLOPs / arXiv.standardGFLOPs, 2)), is close to ours, \
-      \(NumberFormatting.fixed(flash.gflops / unfused.gflops, 2)) (PAPER-NOTES §4.1: the printed GFLOPs are unexplained).
+      \(NumberFormatting.fixed(flash.gflops / unfused.gflops, 2)) (Docs/PaperSources.md: the printed GFLOPs are unexplained).
 
 
       """
@@ -198,7 +198,7 @@ extension Figure2Left {
       `flash` (\(flash.estimate.bound)-bound) against 7.3 ms. The model is a lower bound: peak bandwidth, peak tensor-core rate, \
       perfect overlap, no launch overheads. Running `flash`'s FLOPs in the paper's 7.3 ms means \
       \(NumberFormatting.fixed(utilization, 0))% of the A100's 312 TFLOP/s, in line with the 25–40% that FlashAttention-2 reports for \
-      FlashAttention-1 (PAPER-NOTES §5.3); moving `standard-unfused`'s bytes in 41.7 ms means \
+      FlashAttention-1 (Docs/PaperSources.md); moving `standard-unfused`'s bytes in 41.7 ms means \
       \(NumberFormatting.fixed(bandwidth / 1e9, 0)) GB/s, \(NumberFormatting.fixed(bandwidth / 1.555e12 * 100, 0))% of peak bandwidth, typical of \
       elementwise kernels. The ordering and the conclusion (HBM traffic, not FLOPs, decides the runtime) hold; the \
       modelled speed-up is \(NumberFormatting.fixed(unfused.runtimeMilliseconds / flash.runtimeMilliseconds, 1))× against the paper's \

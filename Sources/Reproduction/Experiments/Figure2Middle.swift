@@ -32,7 +32,7 @@ public struct Figure2Middle: Sendable {
   public var firstComputeBound: Row? { rows.first { $0.estimate.bound == "compute" } }
 
   public static let blockSizes = [64, 128, 256, 512]
-  /// The FA1 kernel's query step (PAPER-NOTES §2.4); the count does not depend on Br, and with it
+  /// The FA1 kernel's query step (Docs/PaperSources.md); the count does not depend on Br, and with it
   /// every Bc of the figure fits the SRAM.
   public static let queryBlockSize = 16
 

@@ -128,7 +128,7 @@ public struct Figure2Right: Sendable {
       sparse masks. The paper's Table 11 measures 37.49 ms (FlashAttention) and 4.12 ms (block-sparse, butterfly) at \
       N = 4K with dropout and masking, a 9.1× speed-up; the model's butterfly point is at s = \
       \(NumberFormatting.fixed(rows.first { $0.pattern == "butterfly" }?.density ?? 0, 3)) on this grid (the butterfly's density depends on \
-      the block grid: the FA1 kernel's mask granularity is 16 × 256, PAPER-NOTES §3.5), and the model's absolute times are \
+      the block grid: the FA1 kernel's mask granularity is 16 × 256, Docs/PaperSources.md), and the model's absolute times are \
       lower bounds (peak rates, perfect overlap), as in Figure 2 left.
 
 

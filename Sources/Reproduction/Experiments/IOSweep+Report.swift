@@ -103,7 +103,7 @@ extension IOSweep {
     let dPoint = points.first { $0.axis == .headDimension }!
     var text = """
       Each point is one count-mode simulation of one head (fp16, no mask) of the \(passName) pass; `elements` is \
-      every element moved between HBM and SRAM. M is in elements (the paper's unit, PAPER-NOTES §0); a point with \
+      every element moved between HBM and SRAM. M is in elements (the paper's unit, Docs/PaperSources.md); a point with \
       M elements runs on `a100-40gb` with its SRAM set to 2M bytes and no separate register file, so that, as in the \
       paper's model, every tile (accumulators included) lives in the one on-chip memory of size M. Blocks come from the `fit` rule, the largest \
       blocks of the paper's proportions (Bc ≤ ⌈M/4d⌉, Br = min(Bc, d)) whose tiles fit the SRAM, which *is* the \
@@ -152,7 +152,7 @@ extension IOSweep {
       let crossover = zip(standardM, flashM).first { $0.1.elements < $0.0.elements }
       text += """
         **Standard attention and M.** The paper counts standard attention with every input element read once \
-        ("load by blocks", PAPER-NOTES §0(c)), which gives 4N² + 4Nd\(pass == .forward ? "" : " (7N² + 8Nd backward)") whatever M is. \
+        ("load by blocks", Docs/PaperSources.md), which gives 4N² + 4Nd\(pass == .forward ? "" : " (7N² + 8Nd backward)") whatever M is. \
         The simulator tiles its matmuls to fit the SRAM, so K and V are re-read once per query block: \
         \(pass == .forward ? "2·T_r·Nd" : "2·(T_r + T_c)·Nd") extra elements with T_r = ⌈N/b⌉ for b×b tiles. For M ≥ 8d² (tiles of \
         ≥ 2d rows) this is a fraction of the N² terms and the slope in M is \(NumberFormatting.fixed(fit(.sramSize, .standard)?.slope ?? 0, 2)); \
