@@ -179,6 +179,10 @@ extension CommandLineTool {
           multiplies; execute mode runs every head with real fp32 math and reports the max relative error against \
           float64 attention. Example:
             attention-io simulate --algorithm flash --seq-len 1024 --head-dim 64 --batch 64 --heads 16
+          With --kernel fa1|fa2|fa3|pytorch-explicit, a real implementation's kernels run on a real GPU's model \
+          (launch order, CTAs per SM, the L2) and the report gives DRAM bytes as Nsight Compute counts them \
+          (Docs/GPUModel.md):
+            attention-io simulate --kernel fa2 --device h200 --seq-len 1024 --head-dim 64 --batch 64 --heads 16
           """))
       return
     }
