@@ -54,9 +54,23 @@ enum GPUOptions {
 
   static func device(_ options: ParsedOptions) throws -> GPUDeviceSpec {
     let name = options.string("device") ?? "h100-sxm"
+    if GPUDeviceSpec.preset(named: name) == nil, name.hasSuffix(".json") || FileManager.default.fileExists(atPath: name) {
+      guard let data = FileManager.default.contents(atPath: name) else {
+        throw CLIError.usage("\(options.command): cannot read device file '\(name)'")
+      }
+      let text = String(decoding: data, as: UTF8.self)
+      guard GPUDeviceFile.isGPUFile(text) else {
+        throw CLIError.usage("\(name): a device file of the paper model; the GPU model needs a GPU file with an \"l2\" object (Docs/Devices.md)")
+      }
+      do {
+        return try GPUDeviceFile.parse(text)
+      } catch let error as MachineError {
+        throw CLIError.usage("\(name): \(error.description)")
+      }
+    }
     guard let device = GPUDeviceSpec.preset(named: name) else {
       throw CLIError.usage(
-        "\(options.command): the GPU model needs a device preset (\(GPUDeviceSpec.presets.map(\.name).joined(separator: ", "))), got '\(name)'")
+        "\(options.command): the GPU model needs a GPU preset (\(GPUDeviceSpec.presets.map(\.name).joined(separator: ", "))) or a GPU file (.json), got '\(name)'")
     }
     return device
   }

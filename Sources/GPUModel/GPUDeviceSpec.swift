@@ -72,6 +72,35 @@ public struct GPUDeviceSpec: Hashable, Sendable, Codable {
     self.source = source
   }
 
+  /// Checks that the numbers describe a GPU the model can run: positive counts, lines of one to
+  /// four whole sectors, at least one set per partition, and an L2 of at most 1 GiB (the model
+  /// keeps 8 bytes per line).
+  /// - Throws: `GPUModelError.invalid` naming the field.
+  public func validate() throws {
+    func check(_ condition: Bool, _ field: String, _ reason: String) throws {
+      if !condition { throw GPUModelError.invalid("\(field) \(reason)") }
+    }
+    try check(!name.isEmpty, "name", "must not be empty")
+    try check((30...200).contains(computeCapability), "computeCapability", "must be 30…200 (major × 10 + minor), got \(computeCapability)")
+    try check((1...10_000).contains(streamingMultiprocessors), "streamingMultiprocessors", "must be 1…10,000, got \(streamingMultiprocessors)")
+    try check((256...(1 << 24)).contains(registersPerSM), "registersPerSM", "must be 256…16,777,216, got \(registersPerSM)")
+    try check((0...(1 << 30)).contains(sharedMemoryPerSMInBytes), "sharedMemoryPerSMBytes", "must be 0…2^30, got \(sharedMemoryPerSMInBytes)")
+    try check((0...sharedMemoryPerSMInBytes).contains(sharedMemoryPerBlockInBytes), "sharedMemoryPerBlockBytes", "must be 0…sharedMemoryPerSMBytes, got \(sharedMemoryPerBlockInBytes)")
+    try check((0...(1 << 20)).contains(reservedSharedMemoryPerBlockInBytes), "reservedSharedMemoryPerBlockBytes", "must be 0…2^20, got \(reservedSharedMemoryPerBlockInBytes)")
+    try check((32...(1 << 16)).contains(maxThreadsPerSM), "maxThreadsPerSM", "must be 32…65,536, got \(maxThreadsPerSM)")
+    try check((1...1024).contains(maxBlocksPerSM), "maxBlocksPerSM", "must be 1…1,024, got \(maxBlocksPerSM)")
+    try check(dramBytesPerSecond.isFinite && dramBytesPerSecond > 0, "dramBytesPerSecond", "must be a positive number")
+    try check((1...4096).contains(l2.sectorBytes), "l2.sectorBytes", "must be 1…4,096, got \(l2.sectorBytes)")
+    try check(
+      l2.lineBytes >= l2.sectorBytes && l2.lineBytes % l2.sectorBytes == 0 && (1...4).contains(l2.lineBytes / l2.sectorBytes),
+      "l2.lineBytes", "must be one to four whole sectors of l2.sectorBytes, got \(l2.lineBytes)")
+    try check((1...64).contains(l2.associativity), "l2.associativity", "must be 1…64, got \(l2.associativity)")
+    try check((1...8).contains(l2.partitions), "l2.partitions", "must be 1…8, got \(l2.partitions)")
+    try check(
+      l2.capacityInBytes <= 1 << 30 && l2.capacityInBytes >= l2.lineBytes * l2.associativity * l2.partitions,
+      "l2.capacityBytes", "must hold at least one set per partition (lineBytes × associativity × partitions) and at most 2^30 bytes, got \(l2.capacityInBytes)")
+  }
+
   /// How many CTAs of a kernel fit on one SM at once: the least of the register, shared-memory,
   /// thread and block limits (the CUDA occupancy calculator's rules: registers are allocated per
   /// warp in units of 256, shared memory per CTA adds the driver's reservation).

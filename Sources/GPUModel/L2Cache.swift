@@ -63,9 +63,11 @@ public final class L2Cache {
 
   public init(_ spec: L2CacheSpec) {
     self.spec = spec
-    partitions = max(1, spec.partitions)
-    ways = max(1, spec.associativity)
-    sets = max(1, spec.capacityInBytes / max(1, spec.lineBytes) / partitions / ways)
+    partitions = min(8, max(1, spec.partitions))
+    ways = min(64, max(1, spec.associativity))
+    // Sized from the clamped spec, so an invalid one (which `GPUDeviceSpec.validate` rejects before
+    // any run) cannot ask for an absurd table.
+    sets = max(1, min(spec.capacityInBytes, 1 << 30) / max(1, spec.lineBytes) / partitions / ways)
     slotCount = partitions * sets * ways
     table = .allocate(capacity: slotCount)
     state = .allocate(capacity: 1)

@@ -60,6 +60,7 @@ public struct LaunchSimulator {
   public func run<Kernel: GPUKernel>(
     _ kernel: Kernel, progress: ((Double) -> Void)? = nil, observer: ((LaunchTick) -> Void)? = nil
   ) throws -> KernelTraffic {
+    try device.validate()
     if betweenKernels == .flush { cache.clear() } else { cache.resetCounters() }
     let perSM = device.blocksPerSM(kernel.resources)
     guard perSM > 0 else {

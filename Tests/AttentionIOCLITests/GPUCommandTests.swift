@@ -133,3 +133,20 @@ extension GPUCommandTests {
     XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
   }
 }
+
+extension GPUCommandTests {
+  func testGPUFileIsAcceptedAndAPaperDeviceFileIsNot() throws {
+    let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Examples/devices")
+    let gpu = examples.appendingPathComponent("l40s-gpu.json").path
+    let run = CapturedRun(["simulate", "--kernel", "fa2", "--device", gpu, "--seq-len", "256", "--head-dim", "64", "--format", "json"])
+    XCTAssertEqual(run.code, 0, run.stderr)
+    XCTAssertEqual(try JSONValue.parse(run.stdout)[path: "gpu.device"], .string("l40s"))
+    XCTAssertEqual(try JSONValue.parse(run.stdout)[path: "gpu.smCount"], .int(142))
+    let paper = examples.appendingPathComponent("my-gpu.json").path
+    let refused = CapturedRun(["simulate", "--kernel", "fa2", "--device", paper, "--seq-len", "256", "--head-dim", "64"])
+    XCTAssertEqual(refused.code, 2)
+    XCTAssertTrue(refused.stderr.contains("\"l2\""), refused.stderr)
+    XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1)
+  }
+}
