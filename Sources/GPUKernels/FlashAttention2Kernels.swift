@@ -123,15 +123,18 @@ struct TokenMajorCopy: GPUKernel {
   }
 }
 
-/// `flash_bwd_dot_do_o_kernel`: grid (⌈N/kBlockM⌉, B, H). Reads dO and O tiles, writes
-/// D = rowsum(dO ∘ O) (fp32) and zero-fills its slice of the fp32 dQ accumulator.
-struct FlashAttention2DotDoO: GPUKernel {
-  let name = "flash_bwd_dot_do_o_kernel"
+/// A one-step kernel over blocks of query rows, grid (⌈N/kBlockM⌉, B, H): each CTA reads or
+/// writes the same `kBlockM` rows of each operand. FA2's backward has two:
+/// - `flash_bwd_dot_do_o_kernel` reads dO and O tiles, writes D = rowsum(dO ∘ O) (fp32) and
+///   zero-fills its slice of the fp32 dQ accumulator;
+/// - `flash_bwd_convert_dq_kernel` reads the accumulator and writes dQ in the input's precision.
+struct QueryRowBlockKernel: GPUKernel {
+  let name: String
   let grid: GridShape
-  let resources = CTAResources(threads: 256, registersPerThread: 40, sharedMemoryBytes: 0)
+  let resources: CTAResources
   let blockM: Int
   let sequenceLength: Int
-  let dO, o, dSum, dqAccumulator: HeadMatrix
+  let operands: [(matrix: HeadMatrix, kind: GlobalAccessKind)]
 
   var blockCount: Int { grid.count }
   func stepCount(ofBlock block: Int) -> Int { 1 }
@@ -140,10 +143,7 @@ struct FlashAttention2DotDoO: GPUKernel {
     let (m, b, h) = grid.coordinates(of: block)
     let first = m * blockM
     let rows = min(blockM, sequenceLength - first)
-    accesses.append(dO.rows(.read, batch: b, head: h, first: first, count: rows))
-    accesses.append(o.rows(.read, batch: b, head: h, first: first, count: rows))
-    accesses.append(dSum.rows(.write, batch: b, head: h, first: first, count: rows))
-    accesses.append(dqAccumulator.rows(.write, batch: b, head: h, first: first, count: rows))
+    for (matrix, kind) in operands { accesses.append(matrix.rows(kind, batch: b, head: h, first: first, count: rows)) }
   }
 }
 
@@ -199,28 +199,6 @@ struct FlashAttention2BackwardMain: GPUKernel {
   }
 }
 
-/// `flash_bwd_convert_dq_kernel`: grid (⌈N/kBlockM⌉, B, H). Reads the fp32 accumulator and
-/// writes dQ in the input's precision.
-struct FlashAttention2ConvertDQ: GPUKernel {
-  let name = "flash_bwd_convert_dq_kernel"
-  let grid: GridShape
-  let resources = CTAResources(threads: 256, registersPerThread: 48, sharedMemoryBytes: 16_384)
-  let blockM: Int
-  let sequenceLength: Int
-  let dqAccumulator, dQ: HeadMatrix
-
-  var blockCount: Int { grid.count }
-  func stepCount(ofBlock block: Int) -> Int { 1 }
-
-  func accesses(ofBlock block: Int, step: Int, slot: Int, into accesses: inout [GlobalAccess]) {
-    let (m, b, h) = grid.coordinates(of: block)
-    let first = m * blockM
-    let rows = min(blockM, sequenceLength - first)
-    accesses.append(dqAccumulator.rows(.read, batch: b, head: h, first: first, count: rows))
-    accesses.append(dQ.rows(.write, batch: b, head: h, first: first, count: rows))
-  }
-}
-
 /// The kernels PyTorch's SDPA FLASH_ATTENTION backend launches for one call.
 enum FlashAttention2Launch {
   static func kernels(_ w: AttentionWorkload, device: GPUDeviceSpec) throws -> [any GPUKernel] {
@@ -256,7 +234,9 @@ enum FlashAttention2Launch {
     let dK = HeadMatrix.allocate(&memory, batch: B, heads: H, rows: N, rowBytes: row)
     let dV = HeadMatrix.allocate(&memory, batch: B, heads: H, rows: N, rowBytes: row)
     let gridM = GridShape(x: ceilDiv(N, blockM), y: B, z: H)
-    kernels.append(FlashAttention2DotDoO(grid: gridM, blockM: blockM, sequenceLength: N, dO: dOIn, o: oIn, dSum: dSum, dqAccumulator: dqAccumulator))
+    kernels.append(QueryRowBlockKernel(
+      name: "flash_bwd_dot_do_o_kernel", grid: gridM, resources: CTAResources(threads: 256, registersPerThread: 40, sharedMemoryBytes: 0),
+      blockM: blockM, sequenceLength: N, operands: [(dOIn, .read), (oIn, .read), (dSum, .write), (dqAccumulator, .write)]))
     kernels.append(FlashAttention2BackwardMain(
       grid: GridShape(x: ceilDiv(N, blockN), y: B, z: H),
       resources: CTAResources(
@@ -265,7 +245,9 @@ enum FlashAttention2Launch {
         sharedMemoryBytes: (3 * blockM * tiles.headDimension + 2 * blockN * tiles.headDimension + 2 * blockM * blockN) * w.elementBytes),
       blockM: blockM, blockN: blockN, sequenceLength: N, causal: w.causal,
       q: q, k: k, v: v, dO: dOIn, lse: lse, dSum: dSum, dqAccumulator: dqAccumulator, dK: dK, dV: dV))
-    kernels.append(FlashAttention2ConvertDQ(grid: gridM, blockM: blockM, sequenceLength: N, dqAccumulator: dqAccumulator, dQ: dQ))
+    kernels.append(QueryRowBlockKernel(
+      name: "flash_bwd_convert_dq_kernel", grid: gridM, resources: CTAResources(threads: 256, registersPerThread: 48, sharedMemoryBytes: 16_384),
+      blockM: blockM, sequenceLength: N, operands: [(dqAccumulator, .read), (dQ, .write)]))
     return kernels
   }
 }
