@@ -26,8 +26,6 @@ public struct L2CacheSpec: Hashable, Sendable, Codable {
 
   /// Sectors per line (at most 8, so a line's sector masks fit a byte).
   public var sectorsPerLine: Int { lineBytes / sectorBytes }
-  /// Lines held by one partition.
-  public var linesPerPartition: Int { capacityInBytes / lineBytes / partitions }
 }
 
 /// A GPU as the launch and L2 models see it: SMs, the per-SM limits that decide how many CTAs

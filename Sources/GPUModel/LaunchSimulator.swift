@@ -82,7 +82,6 @@ public struct LaunchSimulator {
     var residentBlocks: [Int] = []
     let total = kernel.blockCount
     var reported = 0
-    let lineBytes = device.l2.lineBytes
     let sectorBytes = device.l2.sectorBytes
     repeat {
       for slot in 0..<slots where slotBlock[slot] < 0 && nextBlock < total {
@@ -104,7 +103,7 @@ public struct LaunchSimulator {
         kernel.accesses(ofBlock: slotBlock[slot], step: slotStep[slot], slot: slot, into: &accesses)
         let partition = (slot % device.streamingMultiprocessors) % partitions
         for access in accesses where access.rows > 0 && access.rowBytes > 0 {
-          if access.kind == .read { requested += Self.sectors(of: access, lineBytes: lineBytes, sectorBytes: sectorBytes) }
+          if access.kind == .read { requested += Self.sectors(of: access, sectorBytes: sectorBytes) }
           let key = RequestKey(
             address: access.address, rowBytes: access.rowBytes, rowStride: access.rowStride, rows: access.rows,
             kind: access.kind, partition: access.kind == .read ? partition : 0)
@@ -126,7 +125,7 @@ public struct LaunchSimulator {
   }
 
   /// Sectors an access touches.
-  static func sectors(of access: GlobalAccess, lineBytes: Int, sectorBytes: Int) -> Int {
+  static func sectors(of access: GlobalAccess, sectorBytes: Int) -> Int {
     var total = 0
     forEachRun(of: access) { start, end in
       total += (end - 1) / sectorBytes - start / sectorBytes + 1
@@ -149,12 +148,8 @@ public struct LaunchSimulator {
   private func apply(_ key: RequestKey, count: Int) {
     let lineBytes = device.l2.lineBytes
     let sectorBytes = device.l2.sectorBytes
-    let contiguous = key.rowStride == key.rowBytes || key.rows == 1
-    let runs = contiguous ? 1 : key.rows
-    let runBytes = contiguous ? key.rowBytes * key.rows : key.rowBytes
-    for run in 0..<runs {
-      let start = key.address + run * key.rowStride
-      let end = start + runBytes
+    let access = GlobalAccess(address: key.address, rowBytes: key.rowBytes, rowStride: key.rowStride, rows: key.rows, kind: key.kind)
+    Self.forEachRun(of: access) { start, end in
       var line = start / lineBytes
       let lastLine = (end - 1) / lineBytes
       while line <= lastLine {
@@ -171,6 +166,7 @@ public struct LaunchSimulator {
       }
     }
   }
+
 }
 
 /// The requests of one tick with their multiplicities, in first-seen order: an open-addressing
