@@ -12,19 +12,12 @@ public enum AttentionAlgorithmKind: String, CaseIterable, Sendable, Hashable {
   /// Block-sparse FlashAttention, Algorithm 5 and its backward, on a block mask (`--mask`).
   case blockSparse = "block-sparse"
 
-  public var displayName: String {
-    switch self {
-    case .standard: return "standard attention (Algorithms 0 and 3)"
-    case .standardUnfused: return "framework-style standard attention (unfused passes)"
-    case .flash: return "FlashAttention (Algorithms 1 and 4)"
-    case .flash2: return "FlashAttention-2"
-    case .blockSparse: return "block-sparse FlashAttention (Algorithm 5)"
-    }
-  }
+  /// The algorithm's name in headings and errors (its forward kernel's summary).
+  public var displayName: String { KernelRegistry.algorithm(self).displayName }
 
   /// Whether both passes must use the same blocks (a block mask is defined on one block grid, and
   /// the backward must differentiate the attention the forward computed).
-  public var sharesBlocksAcrossPasses: Bool { self == .blockSparse }
+  public var sharesBlocksAcrossPasses: Bool { KernelRegistry.algorithm(self).sharesBlocksAcrossPasses }
 }
 
 /// Which pass to run; raw values are the CLI's `--pass` names. `backward` runs the forward pass

@@ -71,9 +71,14 @@ public struct TileRequest: Hashable, Sendable {
 extension Machine {
   /// Allocates every tile of a plan, in order, and returns the handles.
   public mutating func allocate(_ plan: [TileRequest]) throws -> [SRAMTile] {
-    try plan.map {
-      try allocateTile($0.name, operand: $0.operand, rows: $0.rows, columns: $0.columns, elementType: $0.elementType, level: $0.level)
-    }
+    try plan.map { try allocate($0) }
+  }
+
+  /// Allocates one tile of a plan.
+  public mutating func allocate(_ request: TileRequest) throws -> SRAMTile {
+    try allocateTile(
+      request.name, operand: request.operand, rows: request.rows, columns: request.columns, elementType: request.elementType,
+      level: request.level)
   }
 
   /// Frees tiles in reverse order of allocation.

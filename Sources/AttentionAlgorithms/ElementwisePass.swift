@@ -4,7 +4,25 @@ import MemoryHierarchy
 /// once, chunk by chunk through SRAM: as many whole rows as fit for all of them at once, or, when
 /// not even one row fits, column chunks of one row. `flopsPerElement` FLOPs per element.
 enum ElementwisePass {
-  typealias Body = (SRAMView, [SRAMTile], Range<Int>, Range<Int>) -> Void
+  typealias Body = (Chunk) -> Void
+
+  /// One chunk on chip: each tensor's tile, found by the tensor, and the chunk's rows and columns.
+  struct Chunk {
+    let sram: SRAMView
+    let tensors: [HBMTensor]
+    let onChip: [SRAMTile]
+    let rows: Range<Int>
+    let columns: Range<Int>
+
+    /// The tile holding `tensor`'s chunk.
+    subscript(_ tensor: HBMTensor) -> UnsafeMutablePointer<Float> {
+      let index = tensors.firstIndex { $0.id == tensor.id } ?? 0
+      return sram[onChip[index]]
+    }
+
+    /// The leading dimension of every tile of the chunk.
+    var ld: Int { onChip.first?.columns ?? 0 }
+  }
 
   static func run(
     on machine: inout Machine, inputs: [HBMTensor], outputs: [HBMTensor], label: String,
@@ -35,7 +53,7 @@ enum ElementwisePass {
         let columnRange = column..<min(width, column + columns)
         for (tensor, tile) in zip(inputs, tiles) { try machine.load(tensor, rows: rowRange, columns: columnRange, into: tile) }
         machine.compute(label, kind: .other, flops: flopsPerElement * rowRange.count * columnRange.count) { sram in
-          body(sram, tiles, rowRange, columnRange)
+          body(Chunk(sram: sram, tensors: all, onChip: tiles, rows: rowRange, columns: columnRange))
         }
         for (tensor, tile) in zip(outputs, tiles.dropFirst(inputs.count)) {
           try machine.store(tile, into: tensor, rows: rowRange, columns: columnRange)

@@ -25,27 +25,120 @@ import TileKernels
 /// - Complexity: 10N²d matmul FLOPs (about half with a causal mask). HBM traffic per head, exactly,
 ///   without a causal mask: reads 4Nd + T_c(3Nd + 2N), writes N + 2Nd + T_c·Nd; with one, the
 ///   T_c terms become sums over the visited blocks.
-public enum FlashAttention2Backward {
-  public static func tilePlan(blocks: BlockSizes, problem: AttentionProblem) -> [TileRequest] {
+public enum FlashAttention2Backward: AttentionBackwardKernel {
+  public typealias Forward = FlashAttention2Forward
+  public static let title = "FlashAttention-2 backward"
+  public static let summary = "D = rowsum(dO∘O) precomputed, then one outer iteration per key block; dQ_i read, updated and written back"
+  public static let blockShape = AttentionSchedule.Shape.keyMajor
+  public static let workDecomposition = WorkDecomposition.section
+
+  /// The tiles of the main loop, kept on chip at once.
+  public struct Tiles<Tile> {
+    /// K_j, V_j (Bc×d) and the accumulators dK_j, dV_j (Bc×d).
+    public var keys: Tile
+    public var values: Tile
+    public var keyGradient: Tile
+    public var valueGradient: Tile
+    /// Q_i, dO_i, dQ_i (Br×d).
+    public var queries: Tile
+    public var outputGradient: Tile
+    public var queryGradient: Tile
+    /// S_ij (holding S, then P) and dP_ij (holding P∘Z, then dP, then dS), Br×Bc.
+    public var scores: Tile
+    public var probabilitiesGradient: Tile
+    /// L_i, D_i and a row-sum scratch.
+    public var logSumExp: Tile
+    public var rowTerm: Tile
+    public var rowSum: Tile
+
+    /// Every tile, in allocation order.
+    public var all: [Tile] { [keys, values, keyGradient, valueGradient, queries, outputGradient, queryGradient, scores, probabilitiesGradient, logSumExp, rowTerm, rowSum] }
+
+    public func map<Other>(_ transform: (Tile) throws -> Other) rethrows -> Tiles<Other> {
+      Tiles<Other>(
+        keys: try transform(keys), values: try transform(values), keyGradient: try transform(keyGradient), valueGradient: try transform(valueGradient), queries: try transform(queries), outputGradient: try transform(outputGradient), queryGradient: try transform(queryGradient), scores: try transform(scores), probabilitiesGradient: try transform(probabilitiesGradient), logSumExp: try transform(logSumExp), rowTerm: try transform(rowTerm), rowSum: try transform(rowSum))
+    }
+  }
+
+  /// The tiles of the D = rowsum(dO∘O) precompute.
+  public struct RowTermTiles<Tile> {
+    /// O_i, dO_i (Br×d) and D_i.
+    public var output: Tile
+    public var outputGradient: Tile
+    public var rowTerm: Tile
+
+    /// Every tile, in allocation order.
+    public var all: [Tile] { [output, outputGradient, rowTerm] }
+
+    public func map<Other>(_ transform: (Tile) throws -> Other) rethrows -> RowTermTiles<Other> {
+      RowTermTiles<Other>(
+        output: try transform(output), outputGradient: try transform(outputGradient), rowTerm: try transform(rowTerm))
+    }
+  }
+
+  public static func tilePlan(blocks: BlockSizes, problem: AttentionProblem) -> Tiles<TileRequest> {
     let br = blocks.queryBlockSize
     let bc = blocks.keyBlockSize
     let d = problem.headDimension
     let t = problem.dataType
     let s = problem.statisticsType
-    return [
-      TileRequest("K_j", .key, rows: bc, columns: d, t),
-      TileRequest("V_j", .value, rows: bc, columns: d, t),
-      TileRequest("dK_j", .keyGradient, rows: bc, columns: d, t, level: .registers),
-      TileRequest("dV_j", .valueGradient, rows: bc, columns: d, t, level: .registers),
-      TileRequest("Q_i", .query, rows: br, columns: d, t),
-      TileRequest("dO_i", .outputGradient, rows: br, columns: d, t),
-      TileRequest("dQ_i", .queryGradient, rows: br, columns: d, t),
-      TileRequest("S_ij", .scores, rows: br, columns: bc, t, level: .registers),
-      TileRequest("dP_ij", .probabilitiesGradient, rows: br, columns: bc, t, level: .registers),
-      TileRequest("L_i", .logSumExp, rows: br, columns: 1, s, level: .registers),
-      TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, s, level: .registers),
-      TileRequest("rowsum", .other, rows: br, columns: 1, s, level: .registers),
-    ]
+    return Tiles(
+      keys: TileRequest("K_j", .key, rows: bc, columns: d, t),
+      values: TileRequest("V_j", .value, rows: bc, columns: d, t),
+      keyGradient: TileRequest("dK_j", .keyGradient, rows: bc, columns: d, t, level: .registers),
+      valueGradient: TileRequest("dV_j", .valueGradient, rows: bc, columns: d, t, level: .registers),
+      queries: TileRequest("Q_i", .query, rows: br, columns: d, t),
+      outputGradient: TileRequest("dO_i", .outputGradient, rows: br, columns: d, t),
+      queryGradient: TileRequest("dQ_i", .queryGradient, rows: br, columns: d, t),
+      scores: TileRequest("S_ij", .scores, rows: br, columns: bc, t, level: .registers),
+      probabilitiesGradient: TileRequest("dP_ij", .probabilitiesGradient, rows: br, columns: bc, t, level: .registers),
+      logSumExp: TileRequest("L_i", .logSumExp, rows: br, columns: 1, s, level: .registers),
+      rowTerm: TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, s, level: .registers),
+      rowSum: TileRequest("rowsum", .other, rows: br, columns: 1, s, level: .registers))
+  }
+
+  /// The precompute's tiles: O_i, dO_i (Br×d) and D_i.
+  public static func rowTermPlan(blocks: BlockSizes, problem: AttentionProblem) -> RowTermTiles<TileRequest> {
+    let (br, d, t) = (blocks.queryBlockSize, problem.headDimension, problem.dataType)
+    return RowTermTiles(
+      output: TileRequest("O_i", .output, rows: br, columns: d, t),
+      outputGradient: TileRequest("dO_i", .outputGradient, rows: br, columns: d, t),
+      rowTerm: TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, problem.statisticsType, level: .registers))
+  }
+
+  /// The main loop's tiles (the larger plan, which block selection checks).
+  public static func tileRequests(blocks: BlockSizes, problem: AttentionProblem) -> [TileRequest] {
+    tilePlan(blocks: blocks, problem: problem).all
+  }
+
+  public static func closedForm(_ setting: KernelSetting) -> ClosedFormTraffic {
+    let form = closedForm(sequenceLength: setting.n, headDimension: setting.d, blocks: setting.blocks, causal: setting.problem.causal)
+    return ClosedFormTraffic(form.traffic, skippedBlocks: form.skippedBlocks)
+  }
+
+  /// Sections: the D precompute (it ends with the store of the last D_i), then one outer
+  /// iteration j per key block (it ends with the store of dV_j).
+  public static func sectionTitle(after event: MachineEvent, index: Int, setting: KernelSetting) -> String? {
+    guard case let .store(t) = event else { return nil }
+    if t.tensor.operand == .gradientRowTerm, t.rowRange.upperBound == setting.n {
+      return "D = rowsum(dO∘O) precomputed for every query block and written to HBM"
+    }
+    guard t.tensor.operand == .valueGradient else { return nil }
+    return "outer iteration j = \(index - 1): dK_j, dV_j for keys \(t.rowRange.lowerBound)..<\(t.rowRange.upperBound) accumulated on chip and written once"
+  }
+
+  public static func minimumSteps(_ setting: KernelSetting) -> Int {
+    let (n, blocks) = (setting.n, setting.blocks)
+    return 2 * tileRequests(blocks: blocks, problem: setting.problem).count + blocks.queryBlockCount(n) * 4
+      + blocks.keyBlockCount(n) * 5
+  }
+
+  public static func run(
+    on machine: inout Machine, _ inputs: HeadTensors, forward: FlashAttention2Forward.Outputs, setting: KernelSetting
+  ) throws -> AttentionGradients {
+    try run(
+      on: &machine, queries: inputs.queries, keys: inputs.keys, values: inputs.values, forward: forward,
+      outputGradient: try inputs.requireOutputGradient(), blocks: setting.blocks, problem: setting.problem, context: setting.context)
   }
 
   /// Exact HBM elements per head, and the number of skipped blocks.
@@ -62,7 +155,7 @@ public enum FlashAttention2Backward {
     on machine: inout Machine, queries q: HBMTensor, keys k: HBMTensor, values v: HBMTensor,
     forward: FlashAttention2Forward.Outputs, outputGradient dO: HBMTensor, blocks: BlockSizes,
     problem: AttentionProblem, context: HeadContext
-  ) throws -> FlashAttentionBackward.Gradients {
+  ) throws -> AttentionGradients {
     let n = q.rows
     let d = q.columns
     let br = blocks.queryBlockSize
@@ -70,32 +163,29 @@ public enum FlashAttention2Backward {
     let tau = problem.softmaxScale
     let t = problem.dataType
     let rowTerm = try machine.allocateTensor("D", operand: .gradientRowTerm, rows: n, columns: 1, elementType: problem.statisticsType)
-    let gradients = FlashAttentionBackward.Gradients(
+    let gradients = AttentionGradients(
       queryGradient: try machine.allocateTensor("dQ", operand: .queryGradient, rows: n, columns: d, elementType: t),
       keyGradient: try machine.allocateTensor("dK", operand: .keyGradient, rows: n, columns: d, elementType: t),
       valueGradient: try machine.allocateTensor("dV", operand: .valueGradient, rows: n, columns: d, elementType: t))
 
     // D = rowsum(dO∘O), once.
-    var tiles = try machine.allocate([
-      TileRequest("O_i", .output, rows: br, columns: d, t),
-      TileRequest("dO_i", .outputGradient, rows: br, columns: d, t),
-      TileRequest("D_i", .gradientRowTerm, rows: br, columns: 1, problem.statisticsType, level: .registers),
-    ])
+    let precompute = try rowTermPlan(blocks: blocks, problem: problem).map { try machine.allocate($0) }
     for i in 0..<blocks.queryBlockCount(n) {
       let rows = i * br..<min(n, (i + 1) * br)
-      try machine.load(forward.output, rows: rows, into: tiles[0])
-      try machine.load(dO, rows: rows, into: tiles[1])
-      let (o, g, dt) = (tiles[0], tiles[1], tiles[2])
+      let (o, g, dt) = (precompute.output, precompute.outputGradient, precompute.rowTerm)
+      try machine.load(forward.output, rows: rows, into: o)
+      try machine.load(dO, rows: rows, into: g)
       machine.compute("D_i = rowsum(dO_i∘O_i)", kind: .other, flops: 2 * rows.count * d) { sram in
         RowReductions.rowDot(sram[g], lda: d, sram[o], ldb: d, rows: rows.count, columns: d, into: sram[dt])
       }
-      try machine.store(tiles[2], into: rowTerm, rows: rows)
+      try machine.store(dt, into: rowTerm, rows: rows)
     }
-    machine.free(tiles)
+    machine.free(precompute.all)
 
-    tiles = try machine.allocate(tilePlan(blocks: blocks, problem: problem))
-    let (kj, vj, dkj, dvj, qi, doi, dqi) = (tiles[0], tiles[1], tiles[2], tiles[3], tiles[4], tiles[5], tiles[6])
-    let (sij, dpij, li, di, sums) = (tiles[7], tiles[8], tiles[9], tiles[10], tiles[11])
+    let tiles = try tilePlan(blocks: blocks, problem: problem).map { try machine.allocate($0) }
+    let (kj, vj, dkj, dvj) = (tiles.keys, tiles.values, tiles.keyGradient, tiles.valueGradient)
+    let (qi, doi, dqi) = (tiles.queries, tiles.outputGradient, tiles.queryGradient)
+    let (sij, dpij, li, di, sums) = (tiles.scores, tiles.probabilitiesGradient, tiles.logSumExp, tiles.rowTerm, tiles.rowSum)
     for j in 0..<blocks.keyBlockCount(n) {
       let keyRows = j * bc..<min(n, (j + 1) * bc)
       let c = keyRows.count
@@ -159,7 +249,7 @@ public enum FlashAttention2Backward {
       try machine.store(dkj, into: gradients.keyGradient, rows: keyRows)
       try machine.store(dvj, into: gradients.valueGradient, rows: keyRows)
     }
-    machine.free(tiles)
+    machine.free(tiles.all)
     return gradients
   }
 }

@@ -22,27 +22,89 @@ import TileKernels
 /// - Complexity: 4N²d matmul FLOPs (about half with a causal mask). HBM traffic per head
 ///   exactly 2Nd + 2Nd·T_r + N elements without a causal mask (T_r = ⌈N/Br⌉); with one,
 ///   2Nd + N + 2d·Σ over visited blocks of their key rows.
-public enum FlashAttention2Forward {
+public enum FlashAttention2Forward: AttentionForwardKernel {
+  public static let algorithm = AttentionAlgorithmKind.flash2
+  public static let title = "FlashAttention-2 forward"
+  public static let summary = "FlashAttention-2"
+  public static let blockShape = AttentionSchedule.Shape.queryMajor
+  public static let workDecomposition = WorkDecomposition.section
+
+  /// The tiles FlashAttention-2's forward keeps on chip at once.
+  public struct Tiles<Tile> {
+    /// Q_i (Br×d).
+    public var queries: Tile
+    /// O_i (Br×d), accumulated unnormalised.
+    public var output: Tile
+    /// K_j, V_j (Bc×d).
+    public var keys: Tile
+    public var values: Tile
+    /// S_ij (Br×Bc), holding S, then P̃.
+    public var scores: Tile
+    /// m_i, ℓ_i: the running statistics.
+    public var rowMax: Tile
+    public var rowSum: Tile
+    /// m_new: the block's row max joined with m_i.
+    public var newMax: Tile
+    /// rowsum P̃ of the block.
+    public var blockSum: Tile
+    /// e^{m_i−m_new}, the rescale factor of O_i and ℓ_i.
+    public var outputFactor: Tile
+
+    /// Every tile, in allocation order.
+    public var all: [Tile] { [queries, output, keys, values, scores, rowMax, rowSum, newMax, blockSum, outputFactor] }
+
+    public func map<Other>(_ transform: (Tile) throws -> Other) rethrows -> Tiles<Other> {
+      Tiles<Other>(
+        queries: try transform(queries), output: try transform(output), keys: try transform(keys), values: try transform(values), scores: try transform(scores), rowMax: try transform(rowMax), rowSum: try transform(rowSum), newMax: try transform(newMax), blockSum: try transform(blockSum), outputFactor: try transform(outputFactor))
+    }
+  }
+
   /// Q_i, O_i (Br×d), K_j, V_j (Bc×d), S_ij (Br×Bc) in the data type; m_i, ℓ_i and three
   /// per-row temporaries (block max / m_new, block sum, rescale factor) in the statistics type.
-  public static func tilePlan(blocks: BlockSizes, problem: AttentionProblem) -> [TileRequest] {
+  public static func tilePlan(blocks: BlockSizes, problem: AttentionProblem) -> Tiles<TileRequest> {
     let br = blocks.queryBlockSize
     let bc = blocks.keyBlockSize
     let d = problem.headDimension
     let t = problem.dataType
     let s = problem.statisticsType
-    return [
-      TileRequest("Q_i", .query, rows: br, columns: d, t),
-      TileRequest("O_i", .output, rows: br, columns: d, t, level: .registers),
-      TileRequest("K_j", .key, rows: bc, columns: d, t),
-      TileRequest("V_j", .value, rows: bc, columns: d, t),
-      TileRequest("S_ij", .scores, rows: br, columns: bc, t, level: .registers),
-      TileRequest("m_i", .rowMax, rows: br, columns: 1, s, level: .registers),
-      TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, s, level: .registers),
-      TileRequest("m_new", .rowMax, rows: br, columns: 1, s, level: .registers),
-      TileRequest("ℓ̃_ij", .rowSum, rows: br, columns: 1, s, level: .registers),
-      TileRequest("α_i", .other, rows: br, columns: 1, s, level: .registers),
-    ]
+    return Tiles(
+      queries: TileRequest("Q_i", .query, rows: br, columns: d, t),
+      output: TileRequest("O_i", .output, rows: br, columns: d, t, level: .registers),
+      keys: TileRequest("K_j", .key, rows: bc, columns: d, t),
+      values: TileRequest("V_j", .value, rows: bc, columns: d, t),
+      scores: TileRequest("S_ij", .scores, rows: br, columns: bc, t, level: .registers),
+      rowMax: TileRequest("m_i", .rowMax, rows: br, columns: 1, s, level: .registers),
+      rowSum: TileRequest("ℓ_i", .rowSum, rows: br, columns: 1, s, level: .registers),
+      newMax: TileRequest("m_new", .rowMax, rows: br, columns: 1, s, level: .registers),
+      blockSum: TileRequest("ℓ̃_ij", .rowSum, rows: br, columns: 1, s, level: .registers),
+      outputFactor: TileRequest("α_i", .other, rows: br, columns: 1, s, level: .registers))
+  }
+
+  public static func tileRequests(blocks: BlockSizes, problem: AttentionProblem) -> [TileRequest] {
+    tilePlan(blocks: blocks, problem: problem).all
+  }
+
+  public static func closedForm(_ setting: KernelSetting) -> ClosedFormTraffic {
+    let form = closedForm(sequenceLength: setting.n, headDimension: setting.d, blocks: setting.blocks, causal: setting.problem.causal)
+    return ClosedFormTraffic(form.traffic, skippedBlocks: form.skippedBlocks)
+  }
+
+  /// A section is one outer iteration i: it ends with the store of L_i.
+  public static func sectionTitle(after event: MachineEvent, index: Int, setting: KernelSetting) -> String? {
+    guard case let .store(t) = event, t.tensor.operand == .logSumExp else { return nil }
+    return "outer iteration i = \(index): Q_i = queries \(t.rowRange.lowerBound)..<\(t.rowRange.upperBound) met every key block; O_i and L_i written once"
+  }
+
+  public static func minimumSteps(_ setting: KernelSetting) -> Int {
+    2 * tileRequests(blocks: setting.blocks, problem: setting.problem).count + setting.blocks.queryBlockCount(setting.n) * 5
+  }
+
+  public static func output(of outputs: Outputs) -> HBMTensor { outputs.output }
+
+  public static func run(on machine: inout Machine, _ inputs: HeadTensors, setting: KernelSetting) throws -> Outputs {
+    try run(
+      on: &machine, queries: inputs.queries, keys: inputs.keys, values: inputs.values, blocks: setting.blocks,
+      problem: setting.problem, context: setting.context)
   }
 
   /// The (i, j) blocks a schedule visits, with the causal blocks skipped, and how many were
@@ -114,9 +176,9 @@ public enum FlashAttention2Forward {
     let tau = problem.softmaxScale
     let output = try machine.allocateTensor("O", operand: .output, rows: n, columns: d, elementType: problem.dataType)
     let logSumExp = try machine.allocateTensor("L", operand: .logSumExp, rows: n, columns: 1, elementType: problem.statisticsType)
-    let tiles = try machine.allocate(tilePlan(blocks: blocks, problem: problem))
-    let (qi, oi, kj, vj, sij) = (tiles[0], tiles[1], tiles[2], tiles[3], tiles[4])
-    let (mi, li, mNew, lt, alpha) = (tiles[5], tiles[6], tiles[7], tiles[8], tiles[9])
+    let tiles = try tilePlan(blocks: blocks, problem: problem).map { try machine.allocate($0) }
+    let (qi, oi, kj, vj, sij) = (tiles.queries, tiles.output, tiles.keys, tiles.values, tiles.scores)
+    let (mi, li, mNew, lt, alpha) = (tiles.rowMax, tiles.rowSum, tiles.newMax, tiles.blockSum, tiles.outputFactor)
     let skipped = visitedTotals(sequenceLength: n, blocks: blocks, causal: context.causal).skipped
     let br = blocks.queryBlockSize
     let replayable = machine.canReplay && !context.causal && context.validKeys == n
@@ -187,7 +249,7 @@ public enum FlashAttention2Forward {
       try machine.store(oi, into: output, rows: queryRows)
       try machine.store(mi, into: logSumExp, rows: queryRows)
     }
-    machine.free(tiles)
+    machine.free(tiles.all)
     return Outputs(output: output, logSumExp: logSumExp, skippedBlocks: skipped)
   }
 }

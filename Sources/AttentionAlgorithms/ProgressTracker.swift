@@ -41,8 +41,7 @@ final class ProgressTracker: @unchecked Sendable {
     var total = 0
     for pass in request.passesRun {
       guard let b = blocks[pass] else { continue }
-      let algorithm = request.algorithm == .blockSparse ? AttentionAlgorithmKind.flash : request.algorithm
-      let form = AttentionSchedule.closedForm(algorithm, pass: pass, problem: request.problem, blocks: b, spec: request.machine)
+      let form = AttentionSchedule.closedForm(request.algorithm, pass: pass, problem: request.problem, blocks: b, spec: request.machine)
       total = SizeLimits.saturatingSum(total, form.traffic.readElements)
     }
     return total

@@ -206,8 +206,9 @@ public struct SimulationResult: Sendable {
 
   /// Standard attention's softmax passes (1 when a row of S fits the SRAM), else nil.
   public var softmaxPasses: Int? {
-    guard request.algorithm == .standard || request.algorithm == .standardUnfused else { return nil }
-    return StandardAttentionForward.softmaxTiling(problem: request.problem, capacityInBytes: request.machine.sramCapacityInBytes)?.passes
+    guard let blocks = pass(.forward)?.blocks else { return nil }
+    let kernel = KernelRegistry.kernel(request.algorithm, pass: .forward)
+    return kernel.softmaxPasses(KernelSetting(problem: request.problem, blocks: blocks, spec: request.machine))
   }
 }
 
@@ -221,22 +222,8 @@ public enum Simulator {
     let start = DispatchTime.now()
     try request.machine.validate()
     let problem = request.problem
-    var blocks: [AttentionSchedule.Pass: BlockSizes] = [:]
-    if request.algorithm.sharesBlocksAcrossPasses {
-      // One block grid for both passes: the `fit` rule sizes it for the backward's larger plan
-      // (so forward-only and forward+backward runs agree); explicit or paper blocks are checked
-      // against the plans of the passes that run.
-      let sizing: AttentionSchedule.Pass = request.pass.includesBackward || (request.blocks == nil && request.blockRule == .fit) ? .backward : .forward
-      let shared = try BlockSelection.choose(
-        request.algorithm, pass: sizing, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
-      for pass in request.passesRun { blocks[pass] = shared }
-    } else {
-      for pass in request.passesRun {
-        blocks[pass] = try BlockSelection.choose(
-          request.algorithm, pass: pass, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
-      }
-    }
-    try checkRowPasses(request)
+    let blocks = try chooseBlocks(request)
+    try checkSettings(request, blocks: blocks)
     if let inputs = request.inputs { try check(inputs, problem: problem) }
 
     // Heads that differ only in their data count the same; heads of batch entries with
@@ -315,7 +302,7 @@ public enum Simulator {
         valueGradient: runs.first?.tensors["dV"] == nil ? nil : runs.map { $0.tensors["dV"]! })
     }
     var errorVsDense: Double?
-    if request.mode == .execute, request.algorithm == .blockSparse {
+    if request.mode == .execute, runs[0].blockMask != nil {
       let difference = runs.reduce(0) { $0 + $1.denseSquaredDifference }
       let norm = runs.reduce(0) { $0 + $1.denseSquaredNorm }
       errorVsDense = norm == 0 ? difference.squareRoot() : (difference / norm).squareRoot()
@@ -333,6 +320,27 @@ public enum Simulator {
       result.nonFiniteOutputs = runs.reduce(0) { $0 + $1.nonFiniteOutputs }
     }
     return result
+  }
+
+  /// The blocks of each pass that runs: explicit, the paper's rule or the `fit` rule, each checked
+  /// against its pass's tile plan. A block-sparse run uses one block grid for both passes: the
+  /// `fit` rule sizes it for the backward's larger plan (so forward-only and forward+backward runs
+  /// agree), and explicit or paper blocks are checked against the plans of the passes that run.
+  public static func chooseBlocks(_ request: SimulationRequest) throws -> [AttentionSchedule.Pass: BlockSizes] {
+    let problem = request.problem
+    var blocks: [AttentionSchedule.Pass: BlockSizes] = [:]
+    if request.algorithm.sharesBlocksAcrossPasses {
+      let sizing: AttentionSchedule.Pass = request.pass.includesBackward || (request.blocks == nil && request.blockRule == .fit) ? .backward : .forward
+      let shared = try BlockSelection.choose(
+        request.algorithm, pass: sizing, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
+      for pass in request.passesRun { blocks[pass] = shared }
+    } else {
+      for pass in request.passesRun {
+        blocks[pass] = try BlockSelection.choose(
+          request.algorithm, pass: pass, problem: problem, spec: request.machine, rule: request.blockRule, explicit: request.blocks)
+      }
+    }
+    return blocks
   }
 
   /// The seeded inputs of one head (before rounding to the data type), from
@@ -359,17 +367,12 @@ public enum Simulator {
     }
   }
 
-  static func checkRowPasses(_ request: SimulationRequest) throws {
-    guard request.algorithm == .standard || request.algorithm == .standardUnfused else { return }
-    let capacity = request.machine.sramCapacityInBytes
-    let problem = request.problem
-    if StandardAttentionForward.softmaxTiling(problem: problem, capacityInBytes: capacity) == nil {
-      throw AttentionError.noBlocksFit(
-        minimumBytes: problem.dataType.byteWidth + 2 * problem.statisticsType.byteWidth, capacityBytes: capacity, algorithm: "the softmax pass")
-    }
-    if request.pass.includesBackward, StandardAttentionBackward.gradientTiling(problem: problem, capacityInBytes: capacity) == nil {
-      throw AttentionError.noBlocksFit(
-        minimumBytes: 2 * problem.dataType.byteWidth + problem.statisticsType.byteWidth, capacityBytes: capacity, algorithm: "the softmax-gradient pass")
+  /// Each kernel's own checks of the setting (a softmax row that fits no SRAM, for example).
+  static func checkSettings(_ request: SimulationRequest, blocks: [AttentionSchedule.Pass: BlockSizes]) throws {
+    for pass in request.passesRun {
+      guard let b = blocks[pass] else { continue }
+      try KernelRegistry.kernel(request.algorithm, pass: pass).checkSetting(
+        KernelSetting(problem: request.problem, blocks: b, spec: request.machine, sparsity: request.sparsity))
     }
   }
 
@@ -424,19 +427,20 @@ public enum Simulator {
     let k = try machine.allocateTensor("K", operand: .key, rows: n, columns: d, elementType: t, contents: data?.k)
     let v = try machine.allocateTensor("V", operand: .value, rows: n, columns: d, elementType: t, contents: data?.v)
     var run = HeadRun()
-    let state = try AttentionSchedule.forward(
-      request.algorithm, on: &machine, queries: q, keys: k, values: v, blocks: blocks[.forward]!, problem: problem, context: context,
-      sparsity: request.sparsity)
-    let maskedContext = state.context(context)
-    run.blockMask = maskedContext.blockMask
+    let algorithm = KernelRegistry.algorithm(request.algorithm)
+    func setting(_ pass: AttentionSchedule.Pass) -> KernelSetting {
+      KernelSetting(problem: problem, blocks: blocks[pass]!, spec: request.machine, context: context, sparsity: request.sparsity)
+    }
+    let state = try algorithm.runForward(on: &machine, HeadTensors(queries: q, keys: k, values: v), setting: setting(.forward))
+    let maskedContext = state.context
+    run.blockMask = state.blockMask
     run.ledgers.append(machine.ledger)
-    var gradients: FlashAttentionBackward.Gradients?
+    var gradients: AttentionGradients?
     if backward {
       let dO = try machine.allocateTensor("dO", operand: .outputGradient, rows: n, columns: d, elementType: t, contents: data?.dO)
       let before = machine.ledger
-      gradients = try AttentionSchedule.backward(
-        on: &machine, queries: q, keys: k, values: v, state: state, outputGradient: dO, blocks: blocks[.backward]!,
-        problem: problem, context: maskedContext, sparsity: request.sparsity)
+      gradients = try state.backward(
+        on: &machine, HeadTensors(queries: q, keys: k, values: v, outputGradient: dO), setting: setting(.backward))
       run.ledgers.append(machine.ledger.subtracting(before))
       if request.mode == .execute { data?.dO = machine.contents(of: dO) }
     }
@@ -486,7 +490,7 @@ public enum Simulator {
       references["O"] = ReferenceAttention.forward(
         queries: qs, keys: ks, values: vs, sequenceLength: n, headDimension: d, scale: problem.softmaxScale, context: maskedContext)
     }
-    if request.algorithm == .blockSparse {
+    if run.blockMask != nil {
       let dense = rows.map {
         ReferenceAttention.rows(
           $0, queries: qs, keys: ks, values: vs, outputGradient: nil, sequenceLength: n, headDimension: d,

@@ -27,7 +27,7 @@ public enum SimulationLimits {
   /// Sizes that depend on the algorithm, before blocks are chosen: standard attention keeps
   /// the N×N matrices S and P in HBM.
   public static func checkAlgorithm(_ algorithm: AttentionAlgorithmKind, problem: AttentionProblem) throws {
-    guard algorithm == .standard || algorithm == .standardUnfused else { return }
+    guard KernelRegistry.algorithm(algorithm).storesAttentionMatrices else { return }
     let n = problem.sequenceLength
     _ = try SizeLimits.product("S of one head (N × N × 4 bytes of fp32)", [n, n, 4])
   }
@@ -51,7 +51,7 @@ public enum SimulationLimits {
       let grid = try SizeLimits.product(
         "the block grid of the \(pass.rawValue) pass (T_r × T_c)", [tr, tc], limit: Int.max, limitText: "2^63 − 1 blocks", unit: "blocks")
       var passSteps = grid
-      if request.algorithm == .standard || request.algorithm == .standardUnfused {
+      if KernelRegistry.kernel(request.algorithm, pass: pass).storesAttentionMatrices {
         // Row-wise elementwise passes over S in chunks of at most the SRAM.
         let chunk = max(1, min(n, request.machine.sramCapacityInBytes / max(1, problem.dataType.byteWidth + 8)))
         passSteps = SizeLimits.saturatingSum(passSteps, SizeLimits.saturatingProduct(n, (n + chunk - 1) / chunk))
@@ -96,7 +96,7 @@ public enum SimulationLimits {
       guard let b = blocks[pass] else { continue }
       maskBytes = max(maskBytes, SizeLimits.saturatingProduct(b.queryBlockCount(n), b.keyBlockCount(n)))
     }
-    if request.algorithm != .blockSparse { maskBytes = 0 }
+    if !KernelRegistry.algorithm(request.algorithm).sharesBlocksAcrossPasses { maskBytes = 0 }
     guard request.mode == .execute else { return maskBytes }
     let backward = request.pass.includesBackward
     // Q, K, V, O (and dO, dQ, dK, dV) in HBM, the seeded inputs they are made from, and the
@@ -104,7 +104,7 @@ public enum SimulationLimits {
     let tensors = backward ? 8 : 4
     perHead = SizeLimits.saturatingProduct(nd, 4 * (tensors + 4))
     perHead = SizeLimits.saturatingSum(perHead, SizeLimits.saturatingProduct(n, 4 * 4))
-    if request.algorithm == .standard || request.algorithm == .standardUnfused {
+    if KernelRegistry.algorithm(request.algorithm).storesAttentionMatrices {
       let nn = SizeLimits.saturatingProduct(n, n)
       perHead = SizeLimits.saturatingSum(perHead, SizeLimits.saturatingProduct(nn, 4 * (backward ? 4 : 2)))
     }

@@ -17,7 +17,7 @@ import TileKernels
 ///   T_c = ⌈N/Bc⌉: writes 2N² + 3Nd; reads 5N² + Nd + 2·T_r·Nd + 2·T_c·Nd with a one-pass
 ///   softmax gradient (7N² + … with two passes); dropout adds 2N² mask reads. With T_r = T_c = 1
 ///   this is the paper's literal 7N² + 8Nd. Θ(Nd + N²) (Theorem 5).
-public enum StandardAttentionBackward {
+public enum StandardAttentionBackward: Sendable {
   /// Rows of P and dP per chunk in phase 3 and the number of passes (nil when nothing fits).
   public static func gradientTiling(problem: AttentionProblem, capacityInBytes: Int) -> (rows: Int, columns: Int, passes: Int)? {
     let n = problem.sequenceLength
@@ -93,12 +93,9 @@ public enum StandardAttentionBackward {
         minimumBytes: 2 * problem.dataType.byteWidth + problem.statisticsType.byteWidth,
         capacityBytes: machine.spec.sramCapacityInBytes, algorithm: "the softmax-gradient pass")
     }
-    let tiles = try machine.allocate([
-      TileRequest("P_rows", .probabilities, rows: tiling.rows, columns: tiling.columns, problem.dataType),
-      TileRequest("dP_rows", .probabilitiesGradient, rows: tiling.rows, columns: tiling.columns, problem.dataType),
-      TileRequest("D_rows", .gradientRowTerm, rows: tiling.rows, columns: 1, problem.statisticsType),
-    ])
-    let (pt, dpt, dt) = (tiles[0], tiles[1], tiles[2])
+    let pt = try machine.allocate(TileRequest("P_rows", .probabilities, rows: tiling.rows, columns: tiling.columns, problem.dataType))
+    let dpt = try machine.allocate(TileRequest("dP_rows", .probabilitiesGradient, rows: tiling.rows, columns: tiling.columns, problem.dataType))
+    let dt = try machine.allocate(TileRequest("D_rows", .gradientRowTerm, rows: tiling.rows, columns: 1, problem.statisticsType))
     let ld = pt.columns
     var row = 0
     while row < n {
@@ -139,6 +136,6 @@ public enum StandardAttentionBackward {
       }
       row += r
     }
-    machine.free(tiles)
+    machine.free([pt, dpt, dt])
   }
 }

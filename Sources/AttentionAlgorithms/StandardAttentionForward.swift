@@ -17,45 +17,75 @@ import TileKernels
 ///   pass), 3N² + Nd + 2·T_r·Nd otherwise; dropout adds N² mask writes and N² mask reads.
 ///   With T_r = 1 (all of Q in one block) the total is the paper's literal 4N² + 4Nd.
 ///   Θ(Nd + N²) either way, independent of M (Theorem 2).
-public enum StandardAttentionForward {
+public enum StandardAttentionForward: Sendable {
+  /// The tiles of one tiled matmul: a Br×Bc block of the N×N operand, a Br×d block, a Bc×d
+  /// block, and the block's dropout keep flags when dropout is on.
+  public struct MatmulTiles<Tile> {
+    public var square: Tile
+    public var rowBlock: Tile
+    public var columnBlock: Tile
+    public var keepFlags: Tile?
+
+    /// Every tile, in allocation order.
+    public var all: [Tile] { [square, rowBlock, columnBlock] + (keepFlags.map { [$0] } ?? []) }
+
+    public func map<Other>(_ transform: (Tile) throws -> Other) rethrows -> MatmulTiles<Other> {
+      MatmulTiles<Other>(
+        square: try transform(square), rowBlock: try transform(rowBlock), columnBlock: try transform(columnBlock),
+        keepFlags: try keepFlags.map(transform))
+    }
+  }
+
   /// Phases 1 and 3 keep one N×N block, one Br×d block and one Bc×d block on chip, plus the
   /// block's dropout keep flags (1 byte each) when dropout is on. Every tiled matmul of standard
   /// attention (forward and backward) uses this plan; `names` label the tiles in traces.
   public static func matmulPlan(
     blocks: BlockSizes, problem: AttentionProblem, names: (String, String, String) = ("S_ij", "Q_i", "K_j"),
     operands: (Operand, Operand, Operand) = (.scores, .query, .key)
-  ) -> [TileRequest] {
+  ) -> MatmulTiles<TileRequest> {
     let br = blocks.queryBlockSize
     let bc = blocks.keyBlockSize
     let d = problem.headDimension
     let t = problem.dataType
-    var plan = [
-      TileRequest(names.0, operands.0, rows: br, columns: bc, t),
-      TileRequest(names.1, operands.1, rows: br, columns: d, t),
-      TileRequest(names.2, operands.2, rows: bc, columns: d, t),
-    ]
-    if problem.dropoutProbability > 0 { plan.append(TileRequest("Z_ij", .dropoutMask, rows: br, columns: bc, .u8)) }
-    return plan
+    return MatmulTiles(
+      square: TileRequest(names.0, operands.0, rows: br, columns: bc, t),
+      rowBlock: TileRequest(names.1, operands.1, rows: br, columns: d, t),
+      columnBlock: TileRequest(names.2, operands.2, rows: bc, columns: d, t),
+      keepFlags: problem.dropoutProbability > 0 ? TileRequest("Z_ij", .dropoutMask, rows: br, columns: bc, .u8) : nil)
   }
 
   static func allocateMatmulTiles(
     _ machine: inout Machine, blocks: BlockSizes, problem: AttentionProblem, names: (String, String, String),
     operands: (Operand, Operand, Operand)
   ) throws -> (TiledMatmul.Tiles, SRAMTile?, [SRAMTile]) {
-    let tiles = try machine.allocate(matmulPlan(blocks: blocks, problem: problem, names: names, operands: operands))
-    return (TiledMatmul.Tiles(square: tiles[0], rowBlock: tiles[1], columnBlock: tiles[2]), tiles.count > 3 ? tiles[3] : nil, tiles)
+    let tiles = try matmulPlan(blocks: blocks, problem: problem, names: names, operands: operands).map { try machine.allocate($0) }
+    return (TiledMatmul.Tiles(square: tiles.square, rowBlock: tiles.rowBlock, columnBlock: tiles.columnBlock), tiles.keepFlags, tiles.all)
+  }
+
+  /// The softmax pass's tiles: rows of S, each row's max and sum, and the rows' keep flags.
+  public struct SoftmaxTiles<Tile> {
+    public var scores: Tile
+    public var rowMax: Tile
+    public var rowSum: Tile
+    public var keepFlags: Tile?
+
+    /// Every tile, in allocation order.
+    public var all: [Tile] { [scores, rowMax, rowSum] + (keepFlags.map { [$0] } ?? []) }
+
+    public func map<Other>(_ transform: (Tile) throws -> Other) rethrows -> SoftmaxTiles<Other> {
+      SoftmaxTiles<Other>(
+        scores: try transform(scores), rowMax: try transform(rowMax), rowSum: try transform(rowSum), keepFlags: try keepFlags.map(transform))
+    }
   }
 
   /// The softmax pass: `rows` rows of `columns` scores (and their keep flags under dropout),
   /// plus each row's max and sum.
-  public static func softmaxPlan(rows: Int, columns: Int, problem: AttentionProblem) -> [TileRequest] {
-    var plan = [
-      TileRequest("S_rows", .scores, rows: rows, columns: columns, problem.dataType),
-      TileRequest("m_rows", .rowMax, rows: rows, columns: 1, problem.statisticsType),
-      TileRequest("ℓ_rows", .rowSum, rows: rows, columns: 1, problem.statisticsType),
-    ]
-    if problem.dropoutProbability > 0 { plan.append(TileRequest("Z_rows", .dropoutMask, rows: rows, columns: columns, .u8)) }
-    return plan
+  public static func softmaxPlan(rows: Int, columns: Int, problem: AttentionProblem) -> SoftmaxTiles<TileRequest> {
+    SoftmaxTiles(
+      scores: TileRequest("S_rows", .scores, rows: rows, columns: columns, problem.dataType),
+      rowMax: TileRequest("m_rows", .rowMax, rows: rows, columns: 1, problem.statisticsType),
+      rowSum: TileRequest("ℓ_rows", .rowSum, rows: rows, columns: 1, problem.statisticsType),
+      keepFlags: problem.dropoutProbability > 0 ? TileRequest("Z_rows", .dropoutMask, rows: rows, columns: columns, .u8) : nil)
   }
 
   /// The softmax tiling: as many whole rows of S as fit beside their statistics; when not even
@@ -140,9 +170,8 @@ public enum StandardAttentionForward {
         minimumBytes: problem.dataType.byteWidth + 2 * problem.statisticsType.byteWidth,
         capacityBytes: machine.spec.sramCapacityInBytes, algorithm: "the softmax pass")
     }
-    let tiles = try machine.allocate(softmaxPlan(rows: tiling.rows, columns: tiling.columns, problem: problem))
-    let (st, mt, lt) = (tiles[0], tiles[1], tiles[2])
-    let zt = tiles.count > 3 ? tiles[3] : nil
+    let tiles = try softmaxPlan(rows: tiling.rows, columns: tiling.columns, problem: problem).map { try machine.allocate($0) }
+    let (st, mt, lt, zt) = (tiles.scores, tiles.rowMax, tiles.rowSum, tiles.keepFlags)
     let ld = st.columns
     // Keep flags for a block of rows and columns, stored beside P.
     func drawKeepFlags(_ machine: inout Machine, rows: Range<Int>, columns: Range<Int>) throws {
@@ -214,6 +243,6 @@ public enum StandardAttentionForward {
       }
       row += r
     }
-    machine.free(tiles)
+    machine.free(tiles.all)
   }
 }

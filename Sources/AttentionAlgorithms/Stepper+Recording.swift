@@ -24,40 +24,54 @@ extension Trace {
   /// tiles, ledger, m and ℓ values), so traces are for small teaching problems.
   public static let defaultStepLimit = 20_000
 
-  /// The algorithms that can be traced (and stepped), in `AttentionAlgorithmKind` order.
+  /// The algorithms that can be traced (and stepped), in `AttentionAlgorithmKind` order: every
+  /// registered one, forward and backward.
   public static var traceableAlgorithms: [AttentionAlgorithmKind] {
-    AttentionAlgorithmKind.allCases.filter { TraceProgram.registry[$0] != nil }
+    AttentionAlgorithmKind.allCases.filter { kind in KernelRegistry.algorithms.contains { $0.kind == kind } }
   }
 
-  /// Runs one head of `problem` on a fresh machine and records every step.
+  /// Runs one head of `problem` on a fresh machine and records every step of one pass.
   ///
-  /// The inputs are head 0's seeded Q, K, V (`Simulator.inputs(problem:head:)`), the blocks are
-  /// chosen as `Simulator.run` chooses them, and the run is the plain algorithm: only an observer
-  /// is attached, so the output and the counts are exactly those of a plain run.
+  /// The inputs are head 0's seeded Q, K, V (and dO) (`Simulator.inputs(problem:head:)`), the
+  /// blocks are chosen as `Simulator.run` chooses them, and the run is the plain algorithm: only an
+  /// observer is attached, so the output and the counts are exactly those of a plain run. A
+  /// backward trace runs the forward pass first, unrecorded, and records the backward pass alone:
+  /// its steps, ledger and peak SRAM are the backward's.
   ///
   /// - Parameters:
+  ///   - pass: the pass to record (`.forward` by default).
   ///   - mode: `.execute` (default) records real m, ℓ and O values; `.count` only shapes.
   ///   - stepLimit: refuse runs with more events than this.
+  ///   - sparsity: block-sparse runs: the mask pattern (dense when nil).
   /// - Throws: `TraceError.notTraceable`, `TraceError.tooManySteps`, and the errors of block
   ///   selection and of the run (`AttentionError`, `MachineError`).
   /// - Complexity: one run of the algorithm, plus O(tiles) work per step for the snapshot.
   public static func record(
-    _ algorithm: AttentionAlgorithmKind, problem: AttentionProblem, spec: MachineSpec,
+    _ algorithm: AttentionAlgorithmKind, pass: AttentionSchedule.Pass = .forward, problem: AttentionProblem, spec: MachineSpec,
     blocks explicitBlocks: BlockSizes? = nil, blockRule: BlockRule = .fit, mode: ExecutionMode = .execute,
-    stepLimit: Int = defaultStepLimit, memoryLimitBytes: Int? = nil
+    stepLimit: Int = defaultStepLimit, memoryLimitBytes: Int? = nil, sparsity: BlockSparsity? = nil
   ) throws -> Trace {
-    guard let program = TraceProgram.registry[algorithm] else {
+    guard traceableAlgorithms.contains(algorithm) else {
       throw TraceError.notTraceable(algorithm, available: traceableAlgorithms)
     }
+    let registered = KernelRegistry.algorithm(algorithm)
+    let kernel = registered.kernel(pass)
     try spec.validate()
-    let blocks = try BlockSelection.choose(algorithm, problem: problem, spec: spec, rule: blockRule, explicit: explicitBlocks)
-    // The sizes of a one-head forward run, checked before the trace's own step count.
-    let run = SimulationRequest(algorithm: algorithm, problem: problem, machine: spec, blocks: blocks, mode: mode)
-    _ = try SimulationLimits.checkRun(run, blocks: [.forward: blocks], simulatedHeads: 1)
+    var run = SimulationRequest(
+      algorithm: algorithm, pass: pass == .forward ? .forward : .backward, problem: problem, machine: spec,
+      blocks: explicitBlocks, blockRule: blockRule, mode: mode, sparsity: sparsity)
+    let blocks = try Simulator.chooseBlocks(run)
+    run.blocks = blocks[pass]
+    // The sizes of a one-head run, checked before the trace's own step count.
+    _ = try SimulationLimits.checkRun(run, blocks: blocks, simulatedHeads: 1)
     if let memoryLimitBytes {
-      try SimulationLimits.checkMemory(run, blocks: [.forward: blocks], simulatedHeads: 1, limit: memoryLimitBytes)
+      try SimulationLimits.checkMemory(run, blocks: blocks, simulatedHeads: 1, limit: memoryLimitBytes)
     }
-    let minimum = program.minimumSteps(problem, blocks)
+    try Simulator.checkSettings(run, blocks: blocks)
+    func setting(_ pass: AttentionSchedule.Pass, context: HeadContext? = nil) -> KernelSetting {
+      KernelSetting(problem: problem, blocks: blocks[pass]!, spec: spec, context: context, sparsity: sparsity)
+    }
+    let minimum = kernel.minimumSteps(setting(pass))
     if minimum > stepLimit {
       throw TraceError.tooManySteps(algorithm: algorithm, steps: minimum, isLowerBound: true, limit: stepLimit)
     }
@@ -70,23 +84,32 @@ extension Trace {
     let k = try machine.allocateTensor("K", operand: .key, rows: n, columns: d, elementType: problem.dataType, contents: data?.k)
     let v = try machine.allocateTensor("V", operand: .value, rows: n, columns: d, elementType: problem.dataType, contents: data?.v)
     let recorder = StepRecorder(spec: spec, limit: stepLimit)
-    machine.observer = { event, after in recorder.record(event, after) }
-    let output = try program.run(&machine, q, k, v, blocks, problem)
+    if pass == .forward { machine.observer = { event, after in recorder.record(event, after) } }
+    let state = try registered.runForward(on: &machine, HeadTensors(queries: q, keys: k, values: v), setting: setting(.forward))
+    if pass == .backward {
+      let dO = try machine.allocateTensor(
+        "dO", operand: .outputGradient, rows: n, columns: d, elementType: problem.dataType, contents: data?.dO)
+      recorder.baseline = machine.ledger
+      machine.observer = { event, after in recorder.record(event, after) }
+      _ = try state.backward(on: &machine, HeadTensors(queries: q, keys: k, values: v, outputGradient: dO), setting: setting(.backward))
+    }
     machine.observer = nil
 
     let steps = try recorder.finish(algorithm: algorithm)
     var sections: [Section] = []
     var start = 0
+    let traced = setting(pass, context: state.context)
     for step in steps {
-      if let title = program.sectionTitle(step.event, sections.count, problem, blocks) {
+      if let title = kernel.sectionTitle(after: step.event, index: sections.count, setting: traced) {
         sections.append(Section(index: sections.count, title: title, steps: start..<step.index + 1))
         start = step.index + 1
       }
     }
     return Trace(
-      algorithm: algorithm, title: program.title, problem: problem, spec: spec, blocks: blocks, mode: mode, steps: steps,
-      sections: sections, ledger: machine.ledger, output: machine.contents(of: output),
-      peakSRAMBytes: machine.sram.peakBytes, grids: grids(of: steps))
+      algorithm: algorithm, pass: pass, title: kernel.title, problem: problem, spec: spec, blocks: blocks[pass]!, mode: mode,
+      steps: steps, sections: sections, ledger: machine.ledger.subtracting(recorder.baseline),
+      output: machine.contents(of: state.output), peakSRAMBytes: steps.map(\.sramInUseBytes).max() ?? 0, grids: grids(of: steps),
+      blockMask: state.blockMask)
   }
 }
 
@@ -103,6 +126,8 @@ final class StepRecorder: @unchecked Sendable {
   private var clock = 0.0
   /// The HBM rows each statistics tile last exchanged with, by tile id.
   private var tileRows: [Int: Range<Int>] = [:]
+  /// The machine's ledger when recording began: each step's ledger is counted from it.
+  var baseline = IOLedger()
 
   init(spec: MachineSpec, limit: Int) {
     self.spec = spec
@@ -130,7 +155,7 @@ final class StepRecorder: @unchecked Sendable {
     let duration = Trace.modelledSeconds(of: event, on: spec)
     steps.append(Trace.Step(
       index: steps.count, event: event, startSeconds: clock, durationSeconds: duration, residents: residents,
-      sramInUseBytes: machine.sram.inUseBytes, ledger: machine.ledger, statistics: statistics))
+      sramInUseBytes: machine.sram.inUseBytes, ledger: machine.ledger.subtracting(baseline), statistics: statistics))
     clock += duration
   }
 

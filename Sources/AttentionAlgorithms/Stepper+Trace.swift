@@ -20,6 +20,8 @@ import MemoryHierarchy
 public struct Trace: Hashable, Sendable {
   /// The algorithm that ran.
   public let algorithm: AttentionAlgorithmKind
+  /// The pass recorded (a backward trace's forward pass ran first, unrecorded).
+  public let pass: AttentionSchedule.Pass
   /// What ran, for headings: `FlashAttention forward (Algorithm 1)`.
   public let title: String
   /// The problem (one head of it is traced).
@@ -42,6 +44,8 @@ public struct Trace: Hashable, Sendable {
   public let peakSRAMBytes: Int
   /// The HBM tile grid of every tensor that a transfer touched, in tensor order.
   public let grids: [TileGrid]
+  /// Block-sparse runs: the head's block mask.
+  public let blockMask: BlockMask?
 
   /// The events alone.
   public var events: [MachineEvent] { steps.map(\.event) }

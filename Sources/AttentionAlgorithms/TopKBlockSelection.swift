@@ -36,13 +36,11 @@ public enum TopKBlockSelection {
     let summaries = try machine.allocateTensor("Ksum", operand: .keySummary, rows: 2 * tc, columns: d, elementType: t)
     let indices = try machine.allocateTensor("top-K indices", operand: .other, rows: tr, columns: kept, elementType: .fp32)
 
-    var tiles = try machine.allocate([
-      TileRequest("K_j", .key, rows: bc, columns: d, t), TileRequest("Ksum_j", .keySummary, rows: 2, columns: d, t),
-    ])
+    let kj = try machine.allocate(TileRequest("K_j", .key, rows: bc, columns: d, t))
+    let sj = try machine.allocate(TileRequest("Ksum_j", .keySummary, rows: 2, columns: d, t))
     for j in 0..<tc {
       let rows = j * bc..<min(n, (j + 1) * bc)
-      try machine.load(k, rows: rows, into: tiles[0])
-      let (kj, sj) = (tiles[0], tiles[1])
+      try machine.load(k, rows: rows, into: kj)
       machine.compute("Ksum_j = (min, max) of K_j", kind: .other, flops: 2 * rows.count * d) { sram in
         for x in 0..<d {
           var low = Float.infinity
@@ -57,26 +55,25 @@ public enum TopKBlockSelection {
       }
       try machine.store(sj, into: summaries, rows: 2 * j..<2 * j + 2)
     }
-    machine.free(tiles)
+    machine.free([kj, sj])
 
     var mask = BlockMask(rowBlocks: tr, columnBlocks: tc)
-    tiles = try machine.allocate([
-      TileRequest("Q_i", .query, rows: br, columns: d, t), TileRequest("Ksum_j", .keySummary, rows: 2, columns: d, t),
-      TileRequest("bounds_i", .other, rows: tc, columns: 1, .fp32), TileRequest("top-K_i", .other, rows: 1, columns: kept, .fp32),
-    ])
-    let (qi, sj, bounds, chosen) = (tiles[0], tiles[1], tiles[2], tiles[3])
+    let qi = try machine.allocate(TileRequest("Q_i", .query, rows: br, columns: d, t))
+    let summary = try machine.allocate(TileRequest("Ksum_j", .keySummary, rows: 2, columns: d, t))
+    let bounds = try machine.allocate(TileRequest("bounds_i", .other, rows: tc, columns: 1, .fp32))
+    let chosen = try machine.allocate(TileRequest("top-K_i", .other, rows: 1, columns: kept, .fp32))
     for i in 0..<tr {
       let rows = i * br..<min(n, (i + 1) * br)
       try machine.load(q, rows: rows, into: qi)
       for j in 0..<tc {
-        try machine.load(summaries, rows: 2 * j..<2 * j + 2, into: sj)
+        try machine.load(summaries, rows: 2 * j..<2 * j + 2, into: summary)
         machine.compute("bound_ij = max over Q_i of Σ max(q·min, q·max)", kind: .other, flops: 4 * rows.count * d) { sram in
           var best = -Float.infinity
           for r in 0..<rows.count {
             var bound: Float = 0
             for x in 0..<d {
               let qx = sram[qi][r * d + x]
-              bound += max(qx * sram[sj][x], qx * sram[sj][d + x])
+              bound += max(qx * sram[summary][x], qx * sram[summary][d + x])
             }
             best = max(best, bound)
           }
@@ -94,7 +91,7 @@ public enum TopKBlockSelection {
         for j in 0..<kept { mask[i, j] = true }
       }
     }
-    machine.free(tiles)
+    machine.free([qi, summary, bounds, chosen])
     return mask
   }
 }

@@ -92,9 +92,9 @@ public enum UnfusedAttention {
       let masked = try tensor("S+mask", .scores)
       try ElementwisePass.run(
         on: &machine, inputs: [scores, mask], outputs: [masked], label: "S ← S + mask", flopsPerElement: 1
-      ) { sram, tiles, rows, columns in
-        let (x, m, out, ld) = (sram[tiles[0]], sram[tiles[1]], sram[tiles[2]], tiles[0].columns)
-        for r in 0..<rows.count { for c in 0..<columns.count { out[r * ld + c] = x[r * ld + c] + m[r * ld + c] } }
+      ) { [scores] chunk in
+        let (x, m, out, ld) = (chunk[scores], chunk[mask], chunk[masked], chunk.ld)
+        for r in 0..<chunk.rows.count { for c in 0..<chunk.columns.count { out[r * ld + c] = x[r * ld + c] + m[r * ld + c] } }
       }
       machine.freeTensor(scores)
       machine.freeTensor(mask)
@@ -114,9 +114,9 @@ public enum UnfusedAttention {
       dropoutMask = z
       try ElementwisePass.run(
         on: &machine, inputs: [probabilities], outputs: [dropped, z], label: "P_d, Z = dropout(P)", flopsPerElement: 1
-      ) { sram, tiles, rows, columns in
-        let (p, pd, flags) = (sram[tiles[0]], sram[tiles[1]], sram[tiles[2]])
-        let ld = tiles[0].columns
+      ) { [dropped] chunk in
+        let (p, pd, flags, ld) = (chunk[probabilities], chunk[dropped], chunk[z], chunk.ld)
+        let (rows, columns) = (chunk.rows, chunk.columns)
         for r in 0..<rows.count {
           for c in 0..<columns.count {
             let keep = context.dropout.keeps(row: rows.lowerBound + r, column: columns.lowerBound + c)
@@ -166,10 +166,9 @@ public enum UnfusedAttention {
       let scale = context.dropout.keepScale
       try ElementwisePass.run(
         on: &machine, inputs: [dP, z], outputs: [undropped], label: "dP = dP_d∘Z/(1−p)", flopsPerElement: 1
-      ) { sram, tiles, rows, columns in
-        let (g, flags, out) = (sram[tiles[0]], sram[tiles[1]], sram[tiles[2]])
-        let ld = tiles[0].columns
-        for r in 0..<rows.count { for c in 0..<columns.count { out[r * ld + c] = g[r * ld + c] * flags[r * ld + c] * scale } }
+      ) { [dP] chunk in
+        let (g, flags, out, ld) = (chunk[dP], chunk[z], chunk[undropped], chunk.ld)
+        for r in 0..<chunk.rows.count { for c in 0..<chunk.columns.count { out[r * ld + c] = g[r * ld + c] * flags[r * ld + c] * scale } }
       }
       machine.freeTensor(dP)
       dP = undropped

@@ -35,7 +35,7 @@ public struct HeadWorkload: Sendable {
   let values: HBMTensor
   let outputGradient: HBMTensor
   /// The forward's outputs, kept for backward runs, and the tensors the forward created.
-  var forwardState: AttentionSchedule.ForwardState?
+  var forwardState: ForwardState?
   var forwardTensors: Range<Int> = 0..<0
 
   /// The problem the benchmark runs: one head of N×d, fp32, no mask, no dropout.
@@ -94,9 +94,9 @@ public struct HeadWorkload: Sendable {
     let context = problem.headContext(0)
     let before = machine.ledger
     let first = machine.tensors.count
-    forwardState = try AttentionSchedule.forward(
-      algorithm.kind, on: &machine, queries: queries, keys: keys, values: values, blocks: blocks, problem: problem,
-      context: context)
+    forwardState = try KernelRegistry.algorithm(algorithm.kind).runForward(
+      on: &machine, HeadTensors(queries: queries, keys: keys, values: values),
+      setting: KernelSetting(problem: problem, blocks: blocks, spec: spec, context: context))
     forwardTensors = first..<machine.tensors.count
     return machine.ledger.subtracting(before)
   }
@@ -117,9 +117,9 @@ public struct HeadWorkload: Sendable {
     let context = problem.headContext(0)
     let before = machine.ledger
     let first = machine.tensors.count
-    let gradients = try AttentionSchedule.backward(
-      on: &machine, queries: queries, keys: keys, values: values, state: forwardState!, outputGradient: outputGradient,
-      blocks: blocks, problem: problem, context: context)
+    let gradients = try forwardState!.backward(
+      on: &machine, HeadTensors(queries: queries, keys: keys, values: values, outputGradient: outputGradient),
+      setting: KernelSetting(problem: problem, blocks: blocks, spec: spec, context: context))
     let ledger = machine.ledger.subtracting(before)
     let values = keeping
       ? (machine.contents(of: gradients.queryGradient), machine.contents(of: gradients.keyGradient), machine.contents(of: gradients.valueGradient))

@@ -11,10 +11,10 @@ extension Lessons {
     let d = problem.headDimension
     let m = spec.sramCapacityInBytes / problem.dataType.byteWidth
     let paper = BlockSizes.paperRule(sramElements: m, headDimension: d)
-    let paperBytes = FlashAttentionForward.tilePlan(blocks: paper, problem: problem).reduce(0) { $0 + $1.bytes }
+    let paperBytes = FlashAttentionForward.tileRequests(blocks: paper, problem: problem).reduce(0) { $0 + $1.bytes }
     let trace = try Trace.record(.flash, problem: problem, spec: spec)
     let blocks = trace.blocks
-    let planBytes = FlashAttentionForward.tilePlan(blocks: blocks, problem: problem).reduce(0) { $0 + $1.bytes }
+    let planBytes = FlashAttentionForward.tileRequests(blocks: blocks, problem: problem).reduce(0) { $0 + $1.bytes }
     let tr = blocks.queryBlockCount(n)
     let tc = blocks.keyBlockCount(n)
     let g = NumberFormatting.grouped
