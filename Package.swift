@@ -69,5 +69,6 @@ let package = Package(
     .executableTarget(name: "traffic-race", dependencies: ["Lessons"], path: "Examples/traffic-race"),
     .executableTarget(name: "mask-gallery", dependencies: ["Lessons"], path: "Examples/mask-gallery"),
     .executableTarget(name: "l2-cache", dependencies: ["Lessons"], path: "Examples/l2-cache"),
+    .executableTarget(name: "backward-pass", dependencies: ["Lessons"], path: "Examples/backward-pass"),
   ]
 )

@@ -24,6 +24,8 @@ lessons=(
   "standard|--algorithm standard"
   "flash2|--algorithm flash2"
   "flash-alone|--algorithm flash --compare none --seq-len 32 --sram-bytes 1024"
+  "flash-backward|--algorithm flash --pass backward"
+  "block-sparse-backward|--algorithm block-sparse --mask causal --pass backward --compare flash --seq-len 32 --sram-bytes 1024"
 )
 failures=0
 for entry in "${lessons[@]}"; do

@@ -115,7 +115,7 @@ enum ProblemOptions {
   /// `--mask` and `--skip-empty-columns`, which only block-sparse runs take.
   static func sparsity(_ options: ParsedOptions, algorithm: AttentionAlgorithmKind) throws -> BlockSparsity? {
     let text = options.string("mask")
-    guard algorithm == .blockSparse else {
+    guard KernelRegistry.algorithm(algorithm).usesBlockMask else {
       if text != nil || options.has("skip-empty-columns") {
         throw CLIError.usage("\(options.command): --mask and --skip-empty-columns need --algorithm block-sparse")
       }
@@ -155,7 +155,7 @@ enum ProblemOptions {
 extension CommandLineTool {
   static let simulateOptions: [OptionSpec] =
     [
-      .value("algorithm", "standard|standard-unfused|flash|flash2|block-sparse", "Algorithm (required): standard (Algorithms 0/3), standard-unfused (framework-style passes), flash (Algorithms 1/4), flash2 (FlashAttention-2), block-sparse (Algorithm 5, with --mask)."),
+      .value("algorithm", KernelRegistry.names.joined(separator: "|"), "Algorithm (required): " + KernelRegistry.algorithms.map { "\($0.kind.rawValue), \($0.displayName)" }.joined(separator: "; ") + " (block-sparse with --mask)."),
       .value("pass", "forward|backward|both", "Which pass (default forward); backward runs the forward it needs and reports it separately."),
     ] + ProblemOptions.specs + [
       .value("mask", "PATTERN|FILE", "Block-sparse mask: dense, causal, local:W, strided:S, butterfly, random:DENSITY, global-local:G,W, sinks-window:S,W, topk:K, or a 0/1 mask file (Docs/BlockSparse.md)."),
@@ -173,7 +173,7 @@ extension CommandLineTool {
     if arguments.contains("--help") {
       standardOutput(helpText(
         command: "simulate", abstract: "Simulate one attention run on a machine model and print its exact HBM traffic.",
-        usage: "--algorithm standard|standard-unfused|flash|flash2|block-sparse --seq-len N --head-dim D [options]", options: Self.simulateOptions,
+        usage: "--algorithm \(KernelRegistry.names.joined(separator: "|")) --seq-len N --head-dim D [options]", options: Self.simulateOptions,
         discussion: """
           Counts are exact integers per operand; totals are over batch × heads. Count mode simulates one head and \
           multiplies; execute mode runs every head with real fp32 math and reports the max relative error against \
@@ -192,8 +192,9 @@ extension CommandLineTool {
       return
     }
     try GPUOptions.rejectWithPaperModel(options)
-    guard let algorithm = try options.choice("algorithm", AttentionAlgorithmKind.allCases.map { ($0.rawValue, $0) }) else {
-      throw CLIError.usage("simulate: --algorithm is required (standard, standard-unfused, flash, flash2 or block-sparse)")
+    guard let algorithm = try options.choice("algorithm", KernelRegistry.algorithms.map { ($0.kind.rawValue, $0.kind) }) else {
+      let names = KernelRegistry.names
+      throw CLIError.usage("simulate: --algorithm is required (\(names.dropLast().joined(separator: ", ")) or \(names.last ?? ""))")
     }
     let pass = try options.choice("pass", AttentionPass.allCases.map { ($0.rawValue, $0) }) ?? .forward
     let format = try options.choice("format", [("table", "table"), ("json", "json")]) ?? "table"

@@ -20,8 +20,13 @@ extension CommandLineTool {
   }()
 
   static let traceOptions: [OptionSpec] =
-    [.value("algorithm", Trace.traceableAlgorithms.map(\.rawValue).joined(separator: "|"), "Algorithm to trace (required).")]
+    [
+      .value("algorithm", Trace.traceableAlgorithms.map(\.rawValue).joined(separator: "|"), "Algorithm to trace (required)."),
+      .value("pass", "forward|backward", "Which pass to record (default forward); backward runs the forward first, unrecorded."),
+    ]
     + traceProblemOptions + [
+      .value("mask", "PATTERN|FILE", "Block-sparse: the block mask (as in 'simulate'; default dense)."),
+      .flag("skip-empty-columns", "Block-sparse: do not load K_j, V_j for key-block columns with no nonzero block."),
       .value("format", "text|chrome|html|csv", "Output format (default text)."),
       .value("level", "summary|transfers|all", "text: which steps to list (default all; pictures after each outer iteration always)."),
       .value("compare", "ALGORITHM|none", "html, chrome: also trace this algorithm on the same problem (html default: standard, or flash for --algorithm standard; chrome default: none)."),
@@ -44,9 +49,13 @@ extension CommandLineTool {
           The run is executed with real math (so m and ℓ have values) on the teaching machine by default. Time is \
           modelled: a transfer takes bytes / HBM bandwidth, a compute step FLOPs / its rate, one after another. The \
           trace's sums equal the IO ledger exactly. Traces are for small problems: at most \(NumberFormatting.grouped(Trace.defaultStepLimit)) \
-          steps (\(NumberFormatting.grouped(HTMLTraceDocument.stepLimit)) per algorithm for html). Examples:
+          steps (\(NumberFormatting.grouped(HTMLTraceDocument.stepLimit)) per algorithm for html). Every registered kernel \
+          can be traced:
+          \(Self.kernelList)
+          Examples:
             attention-io trace --algorithm flash --format text
             attention-io trace --algorithm flash --format html --out flash.html
+            attention-io trace --algorithm flash --pass backward --format html --out flash-backward.html
             attention-io trace --algorithm flash --format html --device teaching --out tiny-sram.html
             attention-io trace --algorithm standard --format chrome --time-scale 1000 --out standard.json
           """))
@@ -76,7 +85,9 @@ extension CommandLineTool {
     if options.string("level") != nil, format != .text {
       throw CLIError.usage("trace: --level applies to --format text only")
     }
+    let pass = try options.choice("pass", AttentionSchedule.Pass.allCases.map { ($0.rawValue, $0) }) ?? .forward
     let comparison = try compareAlgorithm(options, algorithm: algorithm, format: format)
+    let sparsity = try tracedSparsity(options, algorithm: algorithm)
     let timeScale = try options.double("time-scale") ?? 1
     if options.string("time-scale") != nil {
       guard format == .chrome else { throw CLIError.usage("trace: --time-scale applies to --format chrome only") }
@@ -93,8 +104,8 @@ extension CommandLineTool {
     func record(_ kind: AttentionAlgorithmKind) throws -> Trace {
       do {
         return try Trace.record(
-          kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit,
-          memoryLimitBytes: HostMemory.availableBytes())
+          kind, pass: pass, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .execute, stepLimit: limit,
+          memoryLimitBytes: HostMemory.availableBytes(), sparsity: KernelRegistry.algorithm(kind).usesBlockMask ? sparsity : nil)
       } catch let TraceError.tooManySteps(kind, steps, isLowerBound, limit) {
         // One number format in every refusal, and only advice that works: --format chrome only
         // when the run is known to fit its own limit.
@@ -104,7 +115,9 @@ extension CommandLineTool {
         if format == .html {
           let fitsOtherFormats = !isLowerBound
             ? steps <= Trace.defaultStepLimit
-            : (try? Trace.record(kind, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .count, stepLimit: Trace.defaultStepLimit)) != nil
+            : (try? Trace.record(
+              kind, pass: pass, problem: problem, spec: machine, blocks: blocks, blockRule: rule, mode: .count,
+              stepLimit: Trace.defaultStepLimit, sparsity: KernelRegistry.algorithm(kind).usesBlockMask ? sparsity : nil)) != nil
           if fitsOtherFormats {
             advice += ", or --format chrome, text or csv (up to \(g(Trace.defaultStepLimit)) steps)"
           }
@@ -143,6 +156,26 @@ extension CommandLineTool {
     }
     let steps = traces.map { "\($0.algorithm.rawValue) \(NumberFormatting.grouped($0.steps.count)) steps" }.joined(separator: ", ")
     standardOutput("wrote \(out) (\(format.rawValue), \(steps), \(NumberFormatting.bytes(text.utf8.count)))\n")
+  }
+
+  /// One line per registered kernel: the `--algorithm` and `--pass` that trace it, and its title.
+  static var kernelList: String {
+    KernelRegistry.kernels.map { kernel in
+      let flags = "--algorithm \(kernel.algorithm.rawValue) --pass \(kernel.pass.rawValue)"
+      return "  " + flags.padding(toLength: 47, withPad: " ", startingAt: 0) + kernel.title
+    }.joined(separator: "\n")
+  }
+
+  /// `--mask` and `--skip-empty-columns`: block-sparse traces only; dense when no mask is given.
+  func tracedSparsity(_ options: ParsedOptions, algorithm: AttentionAlgorithmKind) throws -> BlockSparsity? {
+    guard KernelRegistry.algorithm(algorithm).usesBlockMask else {
+      if options.string("mask") != nil || options.has("skip-empty-columns") {
+        throw CLIError.usage("trace: --mask and --skip-empty-columns need --algorithm block-sparse")
+      }
+      return nil
+    }
+    let pattern = try options.string("mask").map { try ProblemOptions.maskPattern($0, command: "trace") } ?? .dense
+    return BlockSparsity(pattern: pattern, skipEmptyColumns: options.has("skip-empty-columns"))
   }
 
   /// The second algorithm of an html or chrome trace, if any.

@@ -11,6 +11,7 @@ public enum Lessons {
     ("traffic-race", trafficRace),
     ("mask-gallery", maskGallery),
     ("l2-cache", l2Cache),
+    ("backward-pass", backwardPass),
   ]
 
   /// The teaching problem: one head, N = 16, d = 8, fp16, seed 1 (the `demo` command's run).

@@ -216,9 +216,18 @@ public enum HTMLTraceDocument {
       let p = flash.problem
       let m = flash.spec.sramCapacityInBytes / p.dataType.byteWidth
       let d = p.headDimension
-      text += " FlashAttention never writes S or P to HBM, but it re-reads Q and O (and m, ℓ) once per K/V block, Tc = \(flash.blocks.keyBlockCount(p.sequenceLength)) times here. With an SRAM this small (M = \(m) elements against d² = \(d * d)) the blocks are tiny and the re-reads cost more than S and P; it wins when M ≫ d²: with --seq-len 64 --head-dim 8 --sram-bytes 2048 it moves 4× fewer bytes than standard attention (see the traffic-race lesson)."
+      let tc = flash.blocks.keyBlockCount(p.sequenceLength)
+      if flash.pass == .backward {
+        text += " FlashAttention's backward recomputes S and P on chip and never writes them (or dP, dS) to HBM, but it re-reads Q, O, dO and dQ (and m, ℓ) and writes dQ back once per K/V block, Tc = \(tc) times here. With an SRAM this small (M = \(m) elements against d² = \(d * d)) the blocks are tiny and the re-reads cost more than the N×N matrices; it wins when M ≫ d²."
+      } else {
+        text += " FlashAttention never writes S or P to HBM, but it re-reads Q and O (and m, ℓ) once per K/V block, Tc = \(tc) times here. With an SRAM this small (M = \(m) elements against d² = \(d * d)) the blocks are tiny and the re-reads cost more than S and P; it wins when M ≫ d²: with --seq-len 64 --head-dim 8 --sram-bytes 2048 it moves 4× fewer bytes than standard attention (see the traffic-race lesson)."
+      }
     } else if winner.algorithm == .flash, bytesA != bytesB {
-      text += " FlashAttention keeps S and P on chip; standard attention writes both (N×N each) to HBM and reads them back."
+      if winner.pass == .backward {
+        text += " FlashAttention's backward recomputes S and P on chip and keeps dK_j, dV_j there for a whole outer iteration; standard attention reads P back and writes and reads dP and dS (N×N each)."
+      } else {
+        text += " FlashAttention keeps S and P on chip; standard attention writes both (N×N each) to HBM and reads them back."
+      }
     }
     return text
   }
@@ -230,7 +239,7 @@ public enum HTMLTraceDocument {
     <ul>
     <li><b>HBM grids.</b> Each matrix is cut into the tiles its transfers use. A tile turns blue when it is read into SRAM (darker: read more often) and gets an orange wash when it is written back; the label says reads/writes. The outlined tiles are those the current step moves.</li>
     <li><b>SRAM.</b> The box is the whole on-chip memory; each resident tile is drawn to scale by its bytes. A load flies a tile from HBM into SRAM, a store flies it back.</li>
-    <li><b>m and ℓ.</b> The running row maximum and row sum of the online softmax (and the current block's m̃, ℓ̃), for the query rows in SRAM. −∞ means no key has been seen yet.</li>
+    <li><b>m and ℓ.</b> The running row maximum and row sum of the online softmax (and the current block's m̃, ℓ̃), for the query rows in SRAM. −∞ means no key has been seen yet. A backward pass loads the forward's final m and ℓ to recompute P.</li>
     <li><b>Time.</b> The panels share a clock of modelled time, so they race: a step starts when the previous one of its algorithm ends.</li>
     <li><b>Keys.</b> Space plays or pauses, ← and → step, Home and End jump. Made by <code>attention-io trace --format html</code>.</li>
     </ul>

@@ -19,6 +19,31 @@ final class TraceCommandTests: XCTestCase {
     XCTAssertEqual(CapturedRun(["trace", "--algorithm", "flash"]).stdout, run.stdout, "text is the default format")
   }
 
+  /// Every registered kernel is listed by `trace --help` and traced in every format.
+  func testEveryRegisteredKernelIsListedAndTraced() throws {
+    let help = CapturedRun(["trace", "--help"])
+    XCTAssertEqual(help.code, 0, help.stderr)
+    for kernel in KernelRegistry.kernels {
+      let flags = "--algorithm \(kernel.algorithm.rawValue) --pass \(kernel.pass.rawValue)"
+      XCTAssertTrue(help.stdout.contains(flags), flags)
+      XCTAssertTrue(help.stdout.contains(kernel.title), kernel.title)
+      for format in ["text", "csv", "chrome"] {
+        let run = CapturedRun(["trace"] + flags.split(separator: " ").map(String.init) + ["--format", format])
+        XCTAssertEqual(run.code, 0, "\(flags) \(format): \(run.stderr)")
+        XCTAssertEqual(run.stderr, "", "\(flags) \(format)")
+      }
+    }
+    let html = CapturedRun(["trace", "--algorithm", "flash", "--pass", "backward", "--format", "html"])
+    XCTAssertEqual(html.code, 0, html.stderr)
+    XCTAssertTrue(html.stdout.contains("FlashAttention backward (Algorithm 4) vs standard attention backward (Algorithm 3, tiled)"))
+    let problem = try AttentionProblem(sequenceLength: 16, headDimension: 8, seed: 0)
+    let text = CapturedRun(["trace", "--algorithm", "flash", "--pass", "backward"])
+    XCTAssertEqual(text.stdout, TraceText.render(try Trace.record(.flash, pass: .backward, problem: problem, spec: .teaching)))
+    let masked = CapturedRun(["trace", "--algorithm", "flash", "--mask", "causal"])
+    XCTAssertEqual(masked.code, 2)
+    XCTAssertEqual(masked.stderr, "error: trace: --mask and --skip-empty-columns need --algorithm block-sparse\n")
+  }
+
   func testProblemFlagsAndLevels() throws {
     let run = CapturedRun([
       "trace", "--algorithm", "standard", "--seq-len", "12", "--head-dim", "4", "--device", "a100-40gb",

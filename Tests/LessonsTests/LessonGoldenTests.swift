@@ -26,8 +26,13 @@ final class LessonGoldenTests: XCTestCase {
     try checkGolden("l2-cache", try Lessons.l2Cache())
   }
 
+  func testBackwardPassMatchesItsGoldenFile() throws {
+    try checkGolden("backward-pass", try Lessons.backwardPass())
+  }
+
   func testEveryLessonIsListedAndDeterministic() throws {
-    XCTAssertEqual(Lessons.all.map(\.name), ["tiling-walkthrough", "online-softmax", "traffic-race", "mask-gallery", "l2-cache"])
+    XCTAssertEqual(
+      Lessons.all.map(\.name), ["tiling-walkthrough", "online-softmax", "traffic-race", "mask-gallery", "l2-cache", "backward-pass"])
     for lesson in Lessons.all {
       XCTAssertEqual(try lesson.run(), try lesson.run(), lesson.name)
     }

@@ -29,6 +29,9 @@ public enum KernelRegistry {
     algorithm(kind).kernel(pass)
   }
 
+  /// The algorithms' CLI names (`--algorithm`), in registry order.
+  public static var names: [String] { algorithms.map(\.kind.rawValue) }
+
   /// Every registered kernel, forward then backward for each algorithm.
   public static var kernels: [any AttentionKernel.Type] { algorithms.flatMap { [$0.forward, $0.backward] } }
 }
@@ -68,6 +71,9 @@ public struct RegisteredAlgorithm: Sendable {
 
   /// The algorithm's name for `--help`, errors and the Docs: its forward kernel's summary.
   public var displayName: String { forward.summary }
+
+  /// Whether the algorithm runs on a block mask (`--mask`).
+  public var usesBlockMask: Bool { forward.usesBlockMask }
 
   /// Whether either pass keeps N×N matrices in HBM.
   public var storesAttentionMatrices: Bool { forward.storesAttentionMatrices || backward.storesAttentionMatrices }

@@ -1,0 +1,62 @@
+import MemoryHierarchy
+
+/// One independent unit of a kernel's work: what a GPU would run as one thread block (CTA). It
+/// lists the HBM loads and stores it issues, in order, so a launch model can walk the units of any
+/// registered kernel without knowing which kernel it is.
+public struct WorkUnit: Hashable, Sendable {
+  /// The unit's position in launch order (0-based).
+  public let index: Int
+  /// What the unit does: the title of its trace section (or of the whole pass).
+  public let title: String
+  /// Its HBM → SRAM transfers, in issue order.
+  public let loads: [MachineEvent.Transfer]
+  /// Its SRAM → HBM transfers, in issue order.
+  public let stores: [MachineEvent.Transfer]
+
+  /// Elements the unit reads and writes.
+  public var traffic: TrafficCount {
+    TrafficCount(readElements: loads.reduce(0) { $0 + $1.elements }, writeElements: stores.reduce(0) { $0 + $1.elements })
+  }
+}
+
+extension Trace {
+  /// The recorded pass cut into the work units its kernel's `workDecomposition` names: one unit
+  /// for the whole head, or one per section (outer iteration or phase). Steps after the last
+  /// section (freeing tiles) belong to the last unit. The units' traffic sums to the ledger.
+  public var workUnits: [WorkUnit] {
+    let kernel = KernelRegistry.kernel(algorithm, pass: pass)
+    var ranges: [(title: String, steps: Range<Int>)]
+    switch kernel.workDecomposition {
+    case .head:
+      ranges = [(title, 0..<steps.count)]
+    case .section:
+      ranges = sections.map { ($0.title, $0.steps) }
+      if ranges.isEmpty { ranges = [(title, 0..<steps.count)] }
+      if let last = ranges.indices.last { ranges[last].steps = ranges[last].steps.lowerBound..<steps.count }
+    }
+    return ranges.enumerated().map { index, range in
+      var loads: [MachineEvent.Transfer] = []
+      var stores: [MachineEvent.Transfer] = []
+      for step in steps[range.steps] {
+        switch step.event {
+        case let .load(t): loads.append(t)
+        case let .store(t): stores.append(t)
+        default: break
+        }
+      }
+      return WorkUnit(index: index, title: range.title, loads: loads, stores: stores)
+    }
+  }
+
+  /// The work units of one head's `pass` of `algorithm`, in launch order (a count-mode trace cut
+  /// by the kernel's work decomposition).
+  /// - Throws: the errors of `record`.
+  public static func workUnits(
+    _ algorithm: AttentionAlgorithmKind, pass: AttentionSchedule.Pass, problem: AttentionProblem, spec: MachineSpec,
+    blocks: BlockSizes? = nil, sparsity: BlockSparsity? = nil, stepLimit: Int = defaultStepLimit
+  ) throws -> [WorkUnit] {
+    try record(
+      algorithm, pass: pass, problem: problem, spec: spec, blocks: blocks, mode: .count, stepLimit: stepLimit, sparsity: sparsity
+    ).workUnits
+  }
+}
