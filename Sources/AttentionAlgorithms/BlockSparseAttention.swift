@@ -24,7 +24,8 @@ public enum BlockSparseAttention {
     public static let algorithm = AttentionAlgorithmKind.blockSparse
     public static let usesBlockMask = true
     public static let title = "block-sparse FlashAttention forward (Algorithm 5)"
-    public static let summary = "block-sparse FlashAttention (Algorithm 5)"
+    public static let algorithmName = "block-sparse FlashAttention (Algorithm 5)"
+    public static let summary = "Algorithm 1's inner body for the blocks a block mask keeps (--mask)"
     public static let blockShape = AttentionSchedule.Shape.keyMajor
 
     public static func tileRequests(blocks: BlockSizes, problem: AttentionProblem) -> [TileRequest] {

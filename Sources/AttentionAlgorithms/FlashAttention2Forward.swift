@@ -25,7 +25,8 @@ import TileKernels
 public enum FlashAttention2Forward: AttentionForwardKernel {
   public static let algorithm = AttentionAlgorithmKind.flash2
   public static let title = "FlashAttention-2 forward"
-  public static let summary = "FlashAttention-2"
+  public static let algorithmName = "FlashAttention-2"
+  public static let summary = "Q_i stays on chip while K and V stream past; O_i and L_i are written once; causal blocks are skipped"
   public static let blockShape = AttentionSchedule.Shape.queryMajor
   public static let workDecomposition = WorkDecomposition.section
 

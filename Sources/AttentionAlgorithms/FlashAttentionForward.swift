@@ -23,7 +23,8 @@ import TileKernels
 public enum FlashAttentionForward: AttentionForwardKernel {
   public static let algorithm = AttentionAlgorithmKind.flash
   public static let title = "FlashAttention forward (Algorithm 1)"
-  public static let summary = "FlashAttention (Algorithms 1 and 4)"
+  public static let algorithmName = "FlashAttention (Algorithms 1 and 4)"
+  public static let summary = "Algorithm 1: K_j, V_j stay on chip while every Q_i streams past; O_i, ℓ_i, m_i are read and written back per block"
   public static let blockShape = AttentionSchedule.Shape.keyMajor
 
   /// The tiles Algorithm 1 keeps on chip at once.

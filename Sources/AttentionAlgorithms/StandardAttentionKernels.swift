@@ -8,7 +8,8 @@ extension StandardAttentionForward: AttentionForwardKernel {
   public static let storesAttentionMatrices = true
   public static let algorithm = AttentionAlgorithmKind.standard
   public static let title = "standard attention forward (Algorithm 0, tiled)"
-  public static let summary = "standard attention (Algorithms 0 and 3)"
+  public static let algorithmName = "standard attention (Algorithms 0 and 3)"
+  public static let summary = "S = τQKᵀ, P = softmax(S), O = PV with tiled matmuls; S and P written to and read from HBM"
   public static let blockShape = AttentionSchedule.Shape.square
   public static let workDecomposition = WorkDecomposition.section
 
@@ -100,7 +101,8 @@ extension UnfusedAttention {
     public static let algorithm = AttentionAlgorithmKind.standardUnfused
     public static let storesAttentionMatrices = true
     public static let title = "framework-style standard attention forward (one kernel per operation)"
-    public static let summary = "framework-style standard attention (unfused passes)"
+    public static let algorithmName = "framework-style standard attention (unfused passes)"
+    public static let summary = "S, S + mask, softmax, dropout and P_d·V as PyTorch runs them, one HBM round trip each"
     public static let blockShape = AttentionSchedule.Shape.square
     public static let workDecomposition = WorkDecomposition.section
 

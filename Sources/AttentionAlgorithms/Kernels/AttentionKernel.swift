@@ -65,6 +65,9 @@ extension AttentionKernel {
 
 /// A forward pass: reads Q, K, V and leaves its `Outputs` in HBM for its backward pass.
 public protocol AttentionForwardKernel: AttentionKernel {
+  /// The algorithm's name in headings, errors and `--help`: `FlashAttention (Algorithms 1 and 4)`.
+  static var algorithmName: String { get }
+
   /// The HBM tensors the pass leaves behind (O, and what the backward pass reads).
   associatedtype Outputs: Sendable
 

@@ -69,8 +69,8 @@ public struct RegisteredAlgorithm: Sendable {
     pass == .forward ? forward : backward
   }
 
-  /// The algorithm's name for `--help`, errors and the Docs: its forward kernel's summary.
-  public var displayName: String { forward.summary }
+  /// The algorithm's name for `--help`, errors and the Docs.
+  public var displayName: String { forward.algorithmName }
 
   /// Whether the algorithm runs on a block mask (`--mask`).
   public var usesBlockMask: Bool { forward.usesBlockMask }

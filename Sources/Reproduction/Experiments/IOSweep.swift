@@ -146,7 +146,8 @@ public struct IOSweep: Sendable {
   ///   the N² terms, which the paper's "load by blocks" convention assumes away.
   /// - Otherwise every point.
   static func fitWindow(_ points: [Point], axis: Axis, algorithm: AttentionAlgorithmKind) -> ([Point], String) {
-    if algorithm == .flash {
+    // Kernels that stream blocks past a resident block (not square matmul tiles) re-read per pass.
+    if KernelRegistry.kernel(algorithm, pass: .forward).blockShape != .square {
       return (points.filter { $0.keyBlockCount >= 8 && $0.blocks.keyBlockSize >= 8 }, "points with Bc ≥ 8 and T_c ≥ 8")
     }
     if axis == .sramSize {
