@@ -29,7 +29,7 @@ let package = Package(
     /// serving-memory experiments.
     .target(name: "PagedKV", dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms"]),
     /// Renderers and file formats: JSON, CSV, SVG, NPY, tables. Never recomputes a number.
-    .target(name: "Reports", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "GPUModel", "GPUKernels"]),
+    .target(name: "Reports", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "PagedKV", "GPUModel", "GPUKernels"]),
     /// Umbrella module that re-exports the library modules.
     .target(
       name: "AttentionIO",
