@@ -207,16 +207,45 @@ public enum ReferenceAttention {
     return (m, l, o)
   }
 
-  /// max|out − ref| / max|ref| (max|out − ref| when the reference is all zero).
+  /// The project's check of an output against float64: max|out − ref| / max|ref| (max|out − ref|
+  /// when the reference is all zero), over the first min(count) elements; see `MaxRelativeError`
+  /// for non-finite values.
   public static func maxRelativeError(_ output: [Float], _ reference: [Double]) -> Double {
-    var maxDiff = 0.0
-    var maxRef = 0.0
-    for i in 0..<min(output.count, reference.count) {
-      maxDiff = max(maxDiff, abs(Double(output[i]) - reference[i]))
-      maxRef = max(maxRef, abs(reference[i]))
-    }
-    return maxRef == 0 ? maxDiff : maxDiff / maxRef
+    var error = MaxRelativeError()
+    for i in 0..<min(output.count, reference.count) { error.add(Double(output[i]), reference: reference[i]) }
+    return error.value
   }
+}
+
+/// max|out − ref| / max|ref| built up one element at a time, for checks that meet their reference
+/// piece by piece (a head, a decode step); `ReferenceAttention.maxRelativeError` is its one-shot
+/// form. A NaN or infinite output against a finite reference is an infinite error, never a small
+/// one; an element whose reference is not finite (forced by the inputs) is left out.
+public struct MaxRelativeError: Hashable, Sendable {
+  /// max|out − ref| so far.
+  public private(set) var largestDifference = 0.0
+  /// max|ref| so far.
+  public private(set) var largestReference = 0.0
+  /// Outputs that were NaN or infinite where the reference was finite.
+  public private(set) var nonFiniteOutputs = 0
+
+  public init() {}
+
+  /// Compares one output element with its reference.
+  public mutating func add(_ output: Double, reference: Double) {
+    guard reference.isFinite else { return }
+    let difference = abs(output - reference)
+    if difference.isFinite {
+      largestDifference = max(largestDifference, difference)
+    } else {
+      largestDifference = .infinity
+      if !output.isFinite { nonFiniteOutputs += 1 }
+    }
+    largestReference = max(largestReference, abs(reference))
+  }
+
+  /// max|out − ref| / max|ref|, or max|out − ref| when every reference was zero.
+  public var value: Double { largestReference == 0 ? largestDifference : largestDifference / largestReference }
 }
 
 /// The rows of a threaded sampled check, gathered under a lock.

@@ -100,13 +100,8 @@ extension CommandLineTool {
       standardOutput("   \(algorithm.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) max relative error \(NumberFormatting.scientific(result.maxRelativeError ?? .nan))"
         + "   (\(NumberFormatting.seconds(result.wallSeconds)))\n")
     }
-    var maxDiff: Float = 0
-    var maxAbs: Float = 0
-    for i in outputs[0].indices {
-      maxDiff = max(maxDiff, abs(outputs[0][i] - outputs[1][i]))
-      maxAbs = max(maxAbs, abs(outputs[0][i]))
-    }
-    standardOutput("   standard vs flash: max |difference| / max |O| = \(NumberFormatting.scientific(Double(maxDiff / max(maxAbs, .leastNormalMagnitude))))\n\n")
+    let difference = ReferenceAttention.maxRelativeError(outputs[1], outputs[0].map(Double.init))
+    standardOutput("   standard vs flash: max |difference| / max |O| = \(NumberFormatting.scientific(difference))\n\n")
     standardOutput("Next: 'attention-io simulate --help' to run your own shapes and machines.\n")
   }
 }

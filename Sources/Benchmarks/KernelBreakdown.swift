@@ -73,7 +73,7 @@ public struct KernelBreakdown: Sendable {
     }
     // The fastest variant on this build and CPU, and its rate as the first sample, as the main
     // benchmark does: SIMD16 chains are one zmm register each with AVX-512 but two ymm
-    // registers on AVX2, where 24 chains spill (91 against 107 GFLOP/s on Zen 2).
+    // registers on AVX2, where 24 chains spill and run slower.
     let fastest = PeakFLOPs.measure(threads: 1, trials: 1).first
     let variant = fastest?.variant ?? "SIMD16 fused"
     var peaks = [fastest?.gflops ?? 0]

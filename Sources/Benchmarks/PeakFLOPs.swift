@@ -111,7 +111,7 @@ public enum PeakFLOPs {
   }
 
   /// `chains16` on `SIMD8<Float>` (a copy, not a generic function: debug builds do not specialise
-  /// generic SIMD code, and a generic version made the debug tests' peak probes four times slower).
+  /// generic SIMD code, and a generic version made the debug tests' peak probes several times slower).
   @inline(never)
   static func chains8(iterations: Int, fused: Bool) -> Float {
     typealias V = SIMD8<Float>

@@ -182,7 +182,8 @@ public struct Machine: Sendable {
     let start = hbmShift[tensor.id]
     // Each side is reached through a mutable access to its stored property (a uniqueness check,
     // no retain): reading `hbmStorage[id]` or `sram.storage` into a local would retain and
-    // release the array on every transfer, 1–2% of an execute-mode FlashAttention step.
+    // release the array on every transfer, a measurable share of an execute-mode FlashAttention
+    // step (Docs/Performance.md).
     func copy(from source: UnsafeMutableBufferPointer<Float>, into arena: inout SRAMArena) {
       let shift = arena.alignmentShift
       arena.storage.withUnsafeMutableBufferPointer { arena in

@@ -55,8 +55,8 @@ public struct SRAMArena: Sendable {
   static let alignmentSlack = 16
 
   /// Index of tile offset 0 in `storage`. Tiles start at multiples of 16 floats from it when they
-  /// can, so SIMD kernels never split a 64-byte load across two cache lines (measured: 133–135
-  /// against 82–122 GFLOP/s for the GEMM).
+  /// can, so SIMD kernels never split a 64-byte load across two cache lines (split loads cost the
+  /// GEMM a good part of its rate; Docs/Performance.md, "Measurements behind the kernels").
   private(set) var alignmentShift: Int
 
   /// The index of the first 64-byte boundary of `buffer`.

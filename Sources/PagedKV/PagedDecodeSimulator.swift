@@ -213,8 +213,7 @@ public enum PagedDecodeSimulator {
     var run = BatchRun(ledger: machine.ledger, peakSRAMBytes: machine.sram.peakBytes, tables: tables)
     if executes {
       let o = machine.contents(of: tensors.output)
-      var maxDiff = 0.0
-      var maxRef = 0.0
+      var error = MaxRelativeError()
       for (s, l) in lengths.enumerated() {
         for h in 0..<c.queryHeads {
           let g = h / c.groupSize
@@ -223,16 +222,11 @@ public enum PagedDecodeSimulator {
             query: inputs[s].queries[(h * d)..<((h + 1) * d)], keys: Array(inputs[s].keys[kv]),
             values: Array(inputs[s].values[kv]), contextLength: l, headDimension: d, scale: c.softmaxScale)
           let row = (s * c.queryHeads + h) * d
-          for x in 0..<d {
-            // A NaN or infinite output is an infinite error (Swift.max would skip a NaN).
-            let diff = abs(Double(o[row + x]) - reference[x])
-            maxDiff = diff.isFinite ? max(maxDiff, diff) : .infinity
-            maxRef = max(maxRef, abs(reference[x]))
-          }
+          for x in 0..<d { error.add(Double(o[row + x]), reference: reference[x]) }
         }
       }
       run.output = o
-      run.maxRelativeError = maxRef == 0 ? maxDiff : maxDiff / maxRef
+      run.maxRelativeError = error.value
     }
     return run
   }

@@ -1,16 +1,26 @@
 import Foundation
 
-/// A small SVG writer (no dependency): elements with escaped attributes and text, numbers printed
-/// deterministically, nesting checked.
+/// The package's one SVG builder (no dependency): elements with escaped attributes and text,
+/// numbers printed deterministically, nesting checked. The HTML trace and the plots of
+/// `reproduce` and `paged prune --sweep` are written with it.
 ///
-/// It writes inline SVG for HTML5 documents, which needs no namespace declaration, so the output
-/// holds no URL at all.
+/// `init(width:height:)` writes inline SVG for HTML5 documents, which needs no namespace
+/// declaration, so the output holds no URL at all.
 ///
 /// ```swift
 /// var svg = SVGWriter(width: 120, height: 40)
 /// svg.rect(x: 0, y: 0, width: 120, height: 40, ["class": "sram"])
 /// svg.text("SRAM", x: 4, y: 24)
 /// let markup = svg.finish()
+/// ```
+///
+/// A standalone file (the plots of `reproduce`) names its root's attributes itself, the SVG
+/// namespace first, and builds with the generic `element` and `group`:
+///
+/// ```swift
+/// var svg = SVGWriter(attributes: [("xmlns", "http://www.w3.org/2000/svg"), ("width", "680"), ("height", "420")])
+/// svg.group("g", [("stroke", "#333333")]) { g in g.element("line", [("x1", "0"), ("y1", "0"), ("x2", "9"), ("y2", "9")]) }
+/// let file = svg.finish() + "\n"
 /// ```
 public struct SVGWriter {
   private var out: String
@@ -21,6 +31,12 @@ public struct SVGWriter {
     out = ""
     start("svg", [("width", Self.number(width)), ("height", Self.number(height)),
                   ("viewBox", "0 0 \(Self.number(width)) \(Self.number(height))")] + attributes.map { ($0.key, $0.value) })
+  }
+
+  /// Starts an `<svg>` element with exactly these attributes, in this order.
+  public init(attributes: [(String, String)]) {
+    out = ""
+    start("svg", attributes)
   }
 
   /// Opens a container element (`g`, `text`, …); close it with `end()`.
@@ -50,6 +66,25 @@ public struct SVGWriter {
   public mutating func text(_ content: String, x: Double, y: Double, _ attributes: KeyValuePairs<String, String> = [:]) {
     start("text", [("x", Self.number(x)), ("y", Self.number(y))] + attributes.map { ($0.key, $0.value) })
     out += Self.escape(content)
+    end()
+  }
+
+  /// An empty element with its attributes in order: `<name a="…"/>`.
+  public mutating func element(_ name: String, _ attributes: [(String, String)]) {
+    empty(name, attributes)
+  }
+
+  /// An element holding escaped `text`, its attributes in order.
+  public mutating func element(_ name: String, _ attributes: [(String, String)], text content: String) {
+    start(name, attributes)
+    out += Self.escape(content)
+    end()
+  }
+
+  /// An element wrapping the children that `body` writes.
+  public mutating func group(_ name: String, _ attributes: [(String, String)], _ body: (inout SVGWriter) -> Void) {
+    start(name, attributes)
+    body(&self)
     end()
   }
 

@@ -8,9 +8,10 @@ public typealias Lane = SIMD8<Float>
 
 /// Two `Lane`s as one vector: the width of one row of the GEMM micro-kernel's accumulators.
 ///
-/// On an AVX-512 target (`-target-cpu native` on this project's Sapphire Rapids hosts) it is one
-/// zmm register, which measured 1.4–1.6× faster than two `Lane`s in the 4×32 outer-product
-/// kernel; on AVX2 or baseline targets the compiler splits it into Lanes.
+/// On an AVX-512 target (`-target-cpu native` on an AVX-512 CPU) it is one zmm register, which
+/// runs the 4×32 outer-product kernel faster than two `Lane`s (one instruction where two were;
+/// the numbers are in Docs/Performance.md, "Measurements behind the kernels"); on AVX2 or
+/// baseline targets the compiler splits it into Lanes.
 @usableFromInline
 internal typealias LanePair = SIMD16<Float>
 
@@ -23,7 +24,7 @@ internal typealias LanePair = SIMD16<Float>
 /// On arm64 FMA is baseline and `multiplyAdd` is always fused. On x86-64, build with
 /// `-Xswiftc -DTILEKERNELS_FMA` **together with** `-Xswiftc -target-cpu -Xswiftc
 /// native` (or any FMA-capable CPU) to make `multiplyAdd` a fused `vfmadd`; without an FMA target
-/// that flag makes every kernel about 20× slower. `-DTILEKERNELS_AVX512` implies
+/// that flag makes every kernel many times slower (each fused multiply–add becomes `fmaf` calls). `-DTILEKERNELS_AVX512` implies
 /// `TILEKERNELS_FMA` (every AVX-512 CPU has FMA) and also widens the GEMM register block.
 @usableFromInline
 internal enum LaneOps {

@@ -121,8 +121,8 @@ public enum SoftmaxKernels {
       // Software-pipelined, two vectors a step: the range reductions of the next two vectors
       // are issued before the polynomials of these two, so the out-of-order window always holds
       // independent work (each exponential is a chain of 9 dependent multiply–adds); x is read
-      // again for the flush select rather than kept in registers. 5.5 µs per 64×192 tile on
-      // Zen 2 against 5.9–6.1 for four vectors a step without pipelining. Wrapping index
+      // again for the flush select rather than kept in registers. Faster than four vectors a
+      // step without pipelining (Docs/Performance.md). Wrapping index
       // arithmetic keeps the loop's scalar work off the vector ports. One accumulator, so the
       // sum's order is that of one vector a step.
       let steps = columns / pairWidth

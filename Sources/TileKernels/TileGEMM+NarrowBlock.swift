@@ -4,20 +4,17 @@
 // AVX2 has 16 vector registers. The 4×32 LanePair block needs 16 ymm accumulators plus four
 // for the B row and one broadcast, so it spills; 6×16 keeps 12 accumulators, two B vectors and
 // one broadcast in 15 registers, 4×24 keeps 12, three and one in 16. Twelve independent FMA
-// chains cover the FMA latency × ports (5 cycles × 2 on Zen 2, 4 × 2 on Zen 3 and Haswell). Per
+// chains cover the FMA latency × ports of current x86 cores (4 to 5 cycles × 2 ports). Per
 // depth step 6×16 issues 2 loads of B and 6 broadcasts of A for 12 multiply–adds, 4×24 3 loads
 // and 4 broadcasts.
 //
-// Measured on the 2-core Zen 2 VM (release, -target-cpu native, -DTILEKERNELS_FMA, sizes not
-// known to the compiler, same process): the FlashAttention step's S = τ·Q_i·K_jᵀ (64×192, depth
-// 64) ran at 55–59 GFLOP/s with the 4×32 block, 96–98 with 6×16 and 100–102 with 4×24; O_i ←
-// α·O_i + β·P̃·V_j (64×64, depth 192) at 56–60, 97–98 and 99–100 with O_i hot in L1, but with
-// O_i walking the N×d output as in the real loop 4×24 fell to 85–96 while 6×16 held 97. A
-// 24-column strip shares a cache line of each C row with its neighbour; when the epilogue reads
-// C (accumulating products) that costs more than the 4×24 block gains. So 24-column strips
-// serve products that only write C (S and dP), 16-column strips the rest: the forward pass took
-// 27.3–27.5 ms against 27.9–28.0 with 6×16 alone and 28.6–29.4 with 4×24 everywhere
-// (N = 2048, d = 64, two heads, alternated runs), the backward 63.2–64.2 against 65.4–65.8 ms.
+// On an AVX2 + FMA build both run the FlashAttention step's products far faster than the
+// spilling 4×32 block, 4×24 a little faster than 6×16 with C hot in L1. But with O_i walking the
+// N×d output as in the real loop, 4×24 falls behind: a 24-column strip shares a cache line of
+// each C row with its neighbour, and when the epilogue reads C (accumulating products) that costs
+// more than the 4×24 block gains. So 24-column strips serve products that only write C (S and
+// dP), 16-column strips the rest, which beats either block alone in the forward and the backward
+// pass (the timings are in Docs/Performance.md, "Measurements behind the kernels").
 //
 // Both cover the columns of the 32-column strips, so every element is summed in the same order
 // as with the 4×32 block and the results are identical bit for bit; the last 16- and 8-wide
@@ -38,10 +35,10 @@ extension TileGEMM {
   /// row.
   ///
   /// The full blocks are called with a literal row count, so the inlined block folds its row
-  /// offsets (for the 4×24 strip: 101.5 against 99.7 GFLOP/s with `min(4, rows − i)` in one
-  /// loop). Separate literal calls for a last block of 4 or 5 rows, meant to drop the rows they
-  /// do not store, compiled (release, -wmo) to one call of the same outlined generic block and
-  /// measured the same, so the last block has one call.
+  /// offsets (a little faster than `min(4, rows − i)` in one loop). Separate literal calls for a
+  /// last block of 4 or 5 rows, meant to drop the rows they do not store, compiled (release,
+  /// -wmo) to one call of the same outlined generic block and gained nothing, so the last block
+  /// has one call.
   @inlinable
   internal static func outerStrip16(
     a: UnsafePointer<Float>, aRowStride: Int, aDepthStride: Int, b: UnsafePointer<Float>,

@@ -15,14 +15,14 @@
 //   columns ≥ 8) or on the padded panel (A·Bᵀ), storing only the new lanes. Only a B narrower
 //   than 8 columns falls back to a scalar loop.
 //
-// Measured on the 2-core Sapphire Rapids VM (release, -target-cpu native, 64×64×64), the
-// 4×32 LanePair block ran at 55–57 GFLOP/s against 38–40 for 4 rows × 2 Lanes (see TileKernels.docc).
+// On AVX-512 the 4×32 LanePair block runs well ahead of 4 rows × 2 Lanes (see TileKernels.docc;
+// the numbers behind this file's choices are in Docs/Performance.md, "Measurements behind the
+// kernels").
 //
 // With `-DTILEKERNELS_AVX512` the 32-wide strips use an 8-row block (16 zmm accumulators of the
-// 32 registers): 4 rows give only 8 accumulators, exactly the FMA latency × ports, and measured
-// 113–116 GFLOP/s on 64-byte-aligned tiles against 133–135 for 8 rows (and 134 for the 12-chain
-// FMA peak) in the same runs. On AVX2 (16 ymm registers) the 8-row block spills: 30 against
-// 43 GFLOP/s for 4 rows, hence the flag. Each element of C is summed in the same order by both
+// 32 registers): 4 rows give only 8 accumulators, exactly the FMA latency × ports, and run
+// below the 8-row block, which reaches the FMA peak. On AVX2 (16 ymm registers) the 8-row block
+// spills and runs below 4 rows, hence the flag. Each element of C is summed in the same order by both
 // blocks, so the results are bit-identical.
 //
 // With `-DTILEKERNELS_FMA` alone (AVX2 + FMA) the 4×32 block spills too, and the 32-column

@@ -1,11 +1,11 @@
 // A·Bᵀ by transposing B into a stack panel and running the outer-product kernel.
 //
 // Both operands of A·Bᵀ are contiguous along depth, so the natural SIMD form is a dot product
-// per output with a horizontal sum at the end. Measured (release, native, 64×64×64) that form
-// reached 21–33 GFLOP/s with a 2×4 block and a shuffle tree; copying a 32-column × 64-deep panel
-// of B transposed (8×8 in-register transposes) into a stack buffer and reusing the 4×32
-// outer-product kernel reached 67 GFLOP/s in the same run. The buffer holds 32 columns × 128 of
-// depth (16 KB), so head dimensions up to 128 need one pass. The panel is a tuple of SIMD64
+// per output with a horizontal sum at the end. That form, with a 2×4 block and a shuffle tree,
+// ran at half the rate or less of copying a 32-column × 64-deep panel of B transposed (8×8
+// in-register transposes) into a stack buffer and reusing the 4×32 outer-product kernel (the
+// numbers are in Docs/Performance.md, "Measurements behind the kernels"). The buffer holds 32
+// columns × 128 of depth (16 KB), so head dimensions up to 128 need one pass. The panel is a tuple of SIMD64
 // values, not a heap buffer and not an `InlineArray` (which would need macOS 26 availability).
 
 extension TileGEMM {
@@ -28,8 +28,7 @@ extension TileGEMM {
     withUnsafeMutableBytes(of: &storage) { raw in
       // Only raw loads and stores touch the panel; the typed pointer just carries the address.
       // The panel starts at the first 64-byte boundary: a 64-byte LanePair load that straddles
-      // two cache lines costs two loads (measured: 103–115 against 76–110 GFLOP/s for the 4×32
-      // block on aligned and 16-byte-aligned tiles).
+      // two cache lines costs two loads, which slows the 4×32 block measurably (Docs/Performance.md).
       guard let unaligned = raw.baseAddress else { return }
       let base = unaligned.alignedUp(toMultipleOf: 64)
       let panel = base.assumingMemoryBound(to: Float.self)

@@ -6,15 +6,13 @@
 // of B, eight broadcasts) for 16. With fewer A rows in flight, the broadcasts of a row-major A
 // (S or P̃, 192 floats a row) also touch fewer cache lines a step.
 //
-// Measured on the 2-core Sapphire Rapids VM (release, -target-cpu native, -DTILEKERNELS_AVX512),
-// one FlashAttention forward inner step at N = 2048, d = 64, Br×Bc = 64×192 (S = τ·Q_i·K_jᵀ,
-// softmax, O_i ← α·O_i + β·P̃·V_j, looping over the 32 query blocks; same process, alternated):
-// 41.4–43.0 µs with 8×32 blocks, 38.0–38.8 µs with 4×64 blocks, 34.7–36.7 µs with 6×64 blocks
-// (a busy host: about 20% slower than a quiet one for all three).
+// On an AVX-512 build, one FlashAttention forward inner step (S = τ·Q_i·K_jᵀ, softmax,
+// O_i ← α·O_i + β·P̃·V_j) runs fastest with 6×64 blocks, then 4×64, then 8×32 (the timings are
+// in Docs/Performance.md, "Measurements behind the kernels").
 //
 // The two kernels are written out separately, like the 4×32 and 8×32 ones: one kernel with a
 // `tall: Bool` literal at each call site compiled (release, -wmo) to a single out-of-line
-// function testing the flag inside its depth loop, and the step ran 1–2% slower.
+// function testing the flag inside its depth loop, which made the step slower.
 //
 // On AVX2 (16 ymm registers) a LanePair is two registers and these blocks would spill, so they
 // are used only with `TILEKERNELS_AVX512`; tests run them in every build. Each element of C is

@@ -1,3 +1,4 @@
+import AttentionAlgorithms
 import Foundation
 
 /// Runs `body` with a description of the current case (seed and shape) that every failure message
@@ -26,14 +27,9 @@ public var longTestsEnabled: Bool {
   ProcessInfo.processInfo.environment["SIM_LONG_TESTS"] == "1"
 }
 
-/// Max relative error in the project's sense: max|out − ref| / max|ref|.
+/// Max relative error in the project's sense (`ReferenceAttention.maxRelativeError`), for arrays of
+/// one shape.
 public func maxRelativeError(_ output: [Float], _ reference: [Double]) -> Double {
   precondition(output.count == reference.count, "shape mismatch")
-  var maxDiff = 0.0
-  var maxRef = 0.0
-  for i in output.indices {
-    maxDiff = Swift.max(maxDiff, abs(Double(output[i]) - reference[i]))
-    maxRef = Swift.max(maxRef, abs(reference[i]))
-  }
-  return maxRef == 0 ? maxDiff : maxDiff / maxRef
+  return ReferenceAttention.maxRelativeError(output, reference)
 }

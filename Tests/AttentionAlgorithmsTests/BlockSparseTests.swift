@@ -1,4 +1,5 @@
 import AttentionAlgorithms
+import Experiments
 import MemoryHierarchy
 import XCTest
 import _TestSupport

@@ -57,3 +57,10 @@ extension PrunedDecodeRun {
     return form
   }
 }
+
+extension PrunedDecodeResult {
+  /// Whether every step's ledger equals `PrunedDecodeRun.closedForm` of its shape exactly.
+  public var everyStepMatchesClosedForm: Bool {
+    steps.allSatisfy { PrunedDecodeRun.closedForm(shape: $0.shape, configuration: request.configuration).matches($0.ledger) }
+  }
+}

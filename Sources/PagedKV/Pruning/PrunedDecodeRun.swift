@@ -387,8 +387,7 @@ public enum PrunedDecodeRun {
       var errorSquared = 0.0
       var referenceSquared = 0.0
       var recall = 0.0
-      var kernelDiff = 0.0
-      var kernelScale = 0.0
+      var kernelError = MaxRelativeError()
       var attention = keepsScores ? [Double](repeating: 0, count: cache.tokenCount) : []
       for h in 0..<hq {
         let positions = readPositions[h / r]
@@ -404,11 +403,7 @@ public enum PrunedDecodeRun {
           let diff = scratchOutput[x] - fullOutput[h * d + x]
           errorSquared += diff * diff
           referenceSquared += fullOutput[h * d + x] * fullOutput[h * d + x]
-          if let kernelOutput {
-            let e = abs(Double(kernelOutput[h * d + x]) - scratchOutput[x])
-            kernelDiff = e.isFinite ? max(kernelDiff, e) : .infinity
-            kernelScale = max(kernelScale, abs(scratchOutput[x]))
-          }
+          if let kernelOutput { kernelError.add(Double(kernelOutput[h * d + x]), reference: scratchOutput[x]) }
         }
       }
 
@@ -441,7 +436,7 @@ public enum PrunedDecodeRun {
         stateBytesHeld: state, evictedPages: doomedPages.count, evictedTokens: doomedSlots.count, holeShare: holeShare,
         relativeError: referenceSquared == 0 ? errorSquared.squareRoot() : (errorSquared / referenceSquared).squareRoot(),
         recall: recall / Double(hq),
-        kernelError: executes ? (kernelScale == 0 ? kernelDiff : kernelDiff / kernelScale) : nil, output: kernelOutput))
+        kernelError: executes ? kernelError.value : nil, output: kernelOutput))
       progress?(i, request.steps)
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

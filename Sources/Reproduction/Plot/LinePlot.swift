@@ -1,3 +1,5 @@
+import Reports
+
 /// A self-contained SVG line plot: axes with ticks and grid lines (linear or logarithmic), one
 /// polyline with point markers per series, and a legend. The output is a standalone SVG document
 /// (it declares the SVG namespace so a browser renders the file directly) with no external
@@ -57,8 +59,11 @@ public struct LinePlot: Sendable {
 
   /// The SVG document.
   public func svg() -> String {
-    let n = SVGMarkup.number
-    var body = SVGMarkup()
+    let n = SVGWriter.number
+    var body = SVGWriter(attributes: [
+      ("xmlns", "http://www.w3.org/2000/svg"), ("width", n(width)), ("height", n(height)),
+      ("viewBox", "0 0 \(n(width)) \(n(height))"), ("font-family", "Helvetica, Arial, sans-serif"), ("font-size", "12"),
+    ])
     let (left, top) = (Self.margin.left, Self.margin.top)
     let (bottom, right) = (top + plotHeight, left + plotWidth)
     body.element("rect", [("x", "0"), ("y", "0"), ("width", n(width)), ("height", n(height)), ("fill", "#ffffff")])
@@ -114,17 +119,13 @@ public struct LinePlot: Sendable {
       }
     }
     drawLegend(&body)
-    let header = SVGMarkup.attributes([
-      ("xmlns", "http://www.w3.org/2000/svg"), ("width", n(width)), ("height", n(height)),
-      ("viewBox", "0 0 \(n(width)) \(n(height))"), ("font-family", "Helvetica, Arial, sans-serif"), ("font-size", "12"),
-    ])
-    return "<svg" + header + ">" + body.text + "</svg>\n"
+    return body.finish() + "\n"
   }
 
   /// The legend box: one row per series with its line style, marker and name.
-  func drawLegend(_ body: inout SVGMarkup) {
+  func drawLegend(_ body: inout SVGWriter) {
     guard !series.isEmpty else { return }
-    let n = SVGMarkup.number
+    let n = SVGWriter.number
     let rowHeight = 18.0
     let boxWidth = min(plotWidth - 16, 40 + 6.4 * Double(series.map(\.name.count).max() ?? 0))
     let boxHeight = rowHeight * Double(series.count) + 10

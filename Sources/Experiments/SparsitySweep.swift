@@ -1,3 +1,4 @@
+import AttentionAlgorithms
 import MemoryHierarchy
 
 /// Block-sparse FlashAttention over a list of mask patterns at one problem size: what each

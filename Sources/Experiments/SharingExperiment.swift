@@ -1,5 +1,6 @@
 import AttentionAlgorithms
 import Foundation
+import PagedKV
 
 /// vLLM Fig. 15's memory experiment: how many KV blocks sharing saves when one request decodes
 /// several sequences, with the sharing done by a real `KVCacheManager` (fork, copy-on-write, free).

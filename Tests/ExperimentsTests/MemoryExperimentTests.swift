@@ -1,4 +1,5 @@
 import AttentionAlgorithms
+import Experiments
 import PagedKV
 import XCTest
 import _TestSupport

@@ -1,3 +1,5 @@
+import PagedKV
+
 /// The `paged waste` experiment: one seeded request stream through every allocator policy, under
 /// the KV capacity of OPT-13B on an A100-40GB (vLLM Table 1, Fig. 2, §7.2).
 public struct MemoryWasteExperiment: Sendable {

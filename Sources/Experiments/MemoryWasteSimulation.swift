@@ -1,3 +1,5 @@
+import PagedKV
+
 /// What one allocator did with the KV memory over a run.
 public struct MemoryWasteResult: Hashable, Sendable {
   public let policy: KVAllocatorPolicy
