@@ -25,18 +25,24 @@ let package = Package(
     .target(name: "TileKernels"),
     /// The attention algorithms, written once against the machine's load/store/compute API.
     .target(name: "AttentionAlgorithms", dependencies: ["MemoryHierarchy", "TileKernels"]),
+    /// The simulator (one run over every head, count and execute modes, the float64 check), traces,
+    /// the stepper and work units: everything that runs registered kernels on a `Machine`.
+    .target(name: "AttentionSimulation", dependencies: ["MemoryHierarchy", "AttentionAlgorithms"]),
     /// Paged KV cache: block pool, block tables, copy-on-write, paged and split-KV decode, decode-time
     /// pruning.
     .target(name: "PagedKV", dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms"]),
     /// Experiments that put the library's numbers beside a paper's: the block-sparse sparsity sweep,
     /// and vLLM's KV-memory waste and sharing experiments.
-    .target(name: "Experiments", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "PagedKV"]),
+    .target(name: "Experiments", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "AttentionSimulation", "PagedKV"]),
     /// Renderers and file formats: JSON, CSV, SVG, NPY, tables. Never recomputes a number.
-    .target(name: "Reports", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "PagedKV", "Experiments", "GPUModel", "GPUKernels"]),
+    .target(name: "Reports", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "AttentionSimulation", "PagedKV", "Experiments", "GPUModel", "GPUKernels"]),
     /// Umbrella module that re-exports the library modules.
     .target(
       name: "AttentionIO",
-      dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "PagedKV", "Experiments", "Reports", "GPUModel", "GPUKernels"]),
+      dependencies: [
+        "MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "AttentionSimulation", "PagedKV", "Experiments", "Reports", "GPUModel",
+        "GPUKernels",
+      ]),
     /// The paper-reproduction experiments (`attention-io reproduce`): tables, CSVs, SVG plots and the report.
     .target(name: "Reproduction", dependencies: ["AttentionIO"]),
     /// `attention-io bench`: wall-clock benchmarks of the execute-mode arithmetic and the accounting.
@@ -58,11 +64,12 @@ let package = Package(
     .testTarget(name: "GPUModelTests", dependencies: ["GPUModel", "GPUKernels", "_TestSupport"]),
     .testTarget(
       name: "AttentionAlgorithmsTests",
-      dependencies: ["AttentionAlgorithms", "Experiments", "MemoryHierarchy", "TileKernels", "_TestSupport"]),
-    .testTarget(name: "ReportsTests", dependencies: ["Reports", "MemoryHierarchy", "AttentionAlgorithms", "_TestSupport"]),
+      dependencies: ["AttentionAlgorithms", "AttentionSimulation", "Experiments", "MemoryHierarchy", "TileKernels", "_TestSupport"]),
+    .testTarget(name: "ReportsTests", dependencies: ["Reports", "MemoryHierarchy", "AttentionAlgorithms", "AttentionSimulation", "_TestSupport"]),
     .testTarget(name: "AttentionIOCLITests", dependencies: ["AttentionIOCLI", "AttentionIO", "_TestSupport"]),
-    .testTarget(name: "PagedKVTests", dependencies: ["PagedKV", "AttentionAlgorithms", "MemoryHierarchy", "_TestSupport"]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "PagedKV", "AttentionAlgorithms", "MemoryHierarchy", "_TestSupport"]),
+    .testTarget(name: "PagedKVTests", dependencies: ["PagedKV", "AttentionAlgorithms", "AttentionSimulation", "MemoryHierarchy", "_TestSupport"]),
+    .testTarget(
+      name: "ExperimentsTests", dependencies: ["Experiments", "PagedKV", "AttentionAlgorithms", "AttentionSimulation", "MemoryHierarchy", "_TestSupport"]),
     .testTarget(name: "ReproductionTests", dependencies: ["Reproduction", "AttentionIO", "_TestSupport"]),
     .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "AttentionIO", "_TestSupport"]),
     .testTarget(name: "LessonsTests", dependencies: ["Lessons", "AttentionIO", "_TestSupport"], exclude: ["Golden"]),

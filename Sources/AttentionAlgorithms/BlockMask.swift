@@ -45,6 +45,12 @@ public struct BlockMaskSummary: Hashable, Sendable {
   public let nonzeroBlocks: Int
   public let totalBlocks: Int
   public var density: Double { totalBlocks == 0 ? 0 : Double(nonzeroBlocks) / Double(totalBlocks) }
+
+  public init(pattern: String, nonzeroBlocks: Int, totalBlocks: Int) {
+    self.pattern = pattern
+    self.nonzeroBlocks = nonzeroBlocks
+    self.totalBlocks = totalBlocks
+  }
 }
 
 /// Block-sparse settings of a run (`--mask`, `--skip-empty-columns`).

@@ -1,4 +1,5 @@
 import AttentionAlgorithms
+import AttentionSimulation
 import MemoryHierarchy
 
 /// Block-sparse FlashAttention over a list of mask patterns at one problem size: what each

@@ -1,4 +1,5 @@
 import AttentionAlgorithms
+import AttentionSimulation
 import MemoryHierarchy
 
 /// Renders a `SimulationResult` as the `simulate` command's JSON object or table. It formats the

@@ -1,4 +1,5 @@
 import AttentionAlgorithms
+import AttentionSimulation
 import MemoryHierarchy
 
 /// Traces as Chrome Trace Event JSON (the `{"traceEvents": [...]}` object form), loadable in

@@ -1,4 +1,5 @@
 import AttentionAlgorithms
+import AttentionSimulation
 import MemoryHierarchy
 import PagedKV
 import XCTest

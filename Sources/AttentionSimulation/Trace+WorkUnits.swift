@@ -1,3 +1,4 @@
+import AttentionAlgorithms
 import MemoryHierarchy
 
 /// One independent unit of a kernel's work: what a GPU would run as one thread block (CTA). It

@@ -1,3 +1,4 @@
+import AttentionAlgorithms
 import MemoryHierarchy
 
 extension Trace {

@@ -1,3 +1,4 @@
+import AttentionAlgorithms
 import Dispatch
 import Foundation
 import MemoryHierarchy

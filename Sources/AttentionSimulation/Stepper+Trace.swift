@@ -1,3 +1,4 @@
+import AttentionAlgorithms
 import MemoryHierarchy
 
 /// A recorded run of one head: every machine event in order, each with its step index, its

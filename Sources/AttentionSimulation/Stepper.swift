@@ -1,3 +1,4 @@
+import AttentionAlgorithms
 import MemoryHierarchy
 
 /// Runs an attention algorithm one step at a time, forwards and backwards, and lets you inspect

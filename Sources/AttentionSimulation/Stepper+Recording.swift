@@ -1,3 +1,4 @@
+import AttentionAlgorithms
 import Foundation
 import MemoryHierarchy
 
