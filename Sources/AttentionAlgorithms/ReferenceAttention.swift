@@ -246,6 +246,13 @@ public struct MaxRelativeError: Hashable, Sendable {
 
   /// max|out − ref| / max|ref|, or max|out − ref| when every reference was zero.
   public var value: Double { largestReference == 0 ? largestDifference : largestDifference / largestReference }
+
+  /// Joins another part of the same comparison (another head, another step).
+  public mutating func add(_ other: MaxRelativeError) {
+    largestDifference = max(largestDifference, other.largestDifference)
+    largestReference = max(largestReference, other.largestReference)
+    nonFiniteOutputs += other.nonFiniteOutputs
+  }
 }
 
 /// The rows of a threaded sampled check, gathered under a lock.

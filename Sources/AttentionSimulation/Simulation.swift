@@ -290,9 +290,9 @@ public enum Simulator {
     var errors: [String: Double] = [:]
     if request.mode == .execute {
       for name in runs[0].differences.keys {
-        let diff = runs.map { $0.differences[name]!.difference }.max()!
-        let reference = runs.map { $0.differences[name]!.reference }.max()!
-        errors[name] = reference == 0 ? diff : diff / reference
+        var error = MaxRelativeError()
+        for run in runs { error.add(run.differences[name] ?? MaxRelativeError()) }
+        errors[name] = error.value
       }
     }
     var outputs: AttentionOutputs?
@@ -394,8 +394,8 @@ public enum Simulator {
     var peakHBMBytes = 0
     /// Execute mode: this head's output tensors by name.
     var tensors: [String: [Float]] = [:]
-    /// Execute mode: max |x − x_ref| and max |x_ref| per tensor.
-    var differences: [String: (difference: Double, reference: Double)] = [:]
+    /// Execute mode: each tensor's comparison with float64.
+    var differences: [String: MaxRelativeError] = [:]
     /// Block-sparse runs: the head's mask; in execute mode ‖O − O_dense‖² and ‖O_dense‖².
     var blockMask: BlockMask?
     var denseSquaredDifference = 0.0
@@ -505,21 +505,12 @@ public enum Simulator {
     }
     for (name, reference) in references {
       let values = selected(run.tensors[name]!)
-      var difference = 0.0
-      var magnitude = 0.0
-      for i in values.indices {
-        let value = Double(values[i])
-        guard reference[i].isFinite else { continue }  // forced by the inputs
-        guard value.isFinite else {
-          // NaN or infinity the inputs did not force: a failed check, never a small error.
-          run.nonFiniteOutputs += 1
-          difference = .infinity
-          continue
-        }
-        difference = max(difference, abs(value - reference[i]))
-        magnitude = max(magnitude, abs(reference[i]))
-      }
-      run.differences[name] = (difference, magnitude)
+      // NaN or infinity the inputs did not force is a failed check, never a small error; entries
+      // whose reference is not finite (forced by the inputs) are left out.
+      var error = MaxRelativeError()
+      for i in values.indices { error.add(Double(values[i]), reference: reference[i]) }
+      run.nonFiniteOutputs += error.nonFiniteOutputs
+      run.differences[name] = error
     }
     if !request.keepOutputs && head != 0 { run.tensors = [:] }
     return run
