@@ -154,7 +154,7 @@ extension CommandLineTool {
     } catch let error as AtomicFile.WriteError {
       throw CLIError.runtime("trace: \(error.description)")
     }
-    let steps = traces.map { "\($0.algorithm.rawValue) \(NumberFormatting.grouped($0.steps.count)) steps" }.joined(separator: ", ")
+    let steps = traces.map { "\($0.name) \(NumberFormatting.grouped($0.steps.count)) steps" }.joined(separator: ", ")
     standardOutput("wrote \(out) (\(format.rawValue), \(steps), \(NumberFormatting.bytes(text.utf8.count)))\n")
   }
 

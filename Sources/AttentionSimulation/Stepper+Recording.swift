@@ -9,11 +9,15 @@ public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
   /// The run takes more steps than the limit (`steps` is exact, or a lower bound when
   /// `isLowerBound`): traces are for small teaching problems.
   case tooManySteps(algorithm: AttentionAlgorithmKind, steps: Int, isLowerBound: Bool, limit: Int)
+  /// A run recorded with `Trace.record(name:…)` (a decode step) took more steps than the limit.
+  case runTooLong(name: String, steps: Int, limit: Int)
 
   public var description: String {
     switch self {
     case let .notTraceable(algorithm, available):
       return "\(algorithm.rawValue) cannot be traced yet (traceable: \(available.map(\.rawValue).joined(separator: ", ")))"
+    case let .runTooLong(name, steps, limit):
+      return "\(name) takes \(steps) steps, more than the limit of \(limit); try a smaller problem"
     case let .tooManySteps(algorithm, steps, isLowerBound, limit):
       return "\(algorithm.rawValue) takes \(isLowerBound ? "at least " : "")\(steps) steps, more than the limit of \(limit); try a smaller problem (smaller --seq-len, or a larger --sram-bytes for bigger blocks)"
     }
@@ -79,38 +83,103 @@ extension Trace {
 
     let n = problem.sequenceLength
     let d = problem.headDimension
-    var machine = Machine(spec: spec, mode: mode)
     let data = mode == .execute ? Simulator.inputs(problem: problem, head: 0) : nil
-    let q = try machine.allocateTensor("Q", operand: .query, rows: n, columns: d, elementType: problem.dataType, contents: data?.q)
-    let k = try machine.allocateTensor("K", operand: .key, rows: n, columns: d, elementType: problem.dataType, contents: data?.k)
-    let v = try machine.allocateTensor("V", operand: .value, rows: n, columns: d, elementType: problem.dataType, contents: data?.v)
-    let recorder = StepRecorder(spec: spec, limit: stepLimit)
-    if pass == .forward { machine.observer = { event, after in recorder.record(event, after) } }
-    let state = try registered.runForward(on: &machine, HeadTensors(queries: q, keys: k, values: v), setting: setting(.forward))
-    if pass == .backward {
-      let dO = try machine.allocateTensor(
-        "dO", operand: .outputGradient, rows: n, columns: d, elementType: problem.dataType, contents: data?.dO)
-      recorder.baseline = machine.ledger
-      machine.observer = { event, after in recorder.record(event, after) }
-      _ = try state.backward(on: &machine, HeadTensors(queries: q, keys: k, values: v, outputGradient: dO), setting: setting(.backward))
+    let t = problem.dataType
+    var state: ForwardState?
+    let recording = try recordSteps(spec: spec, mode: mode, stepLimit: stepLimit) { machine in
+      let q = try machine.allocateTensor("Q", operand: .query, rows: n, columns: d, elementType: t, contents: data?.q)
+      let k = try machine.allocateTensor("K", operand: .key, rows: n, columns: d, elementType: t, contents: data?.k)
+      let v = try machine.allocateTensor("V", operand: .value, rows: n, columns: d, elementType: t, contents: data?.v)
+      return HeadTensors(queries: q, keys: k, values: v)
+    } run: { machine, inputs, recorder in
+      if pass == .forward { recorder.start(&machine) }
+      let forward = try registered.runForward(on: &machine, inputs, setting: setting(.forward))
+      state = forward
+      if pass == .backward {
+        var withGradient = inputs
+        withGradient.outputGradient = try machine.allocateTensor(
+          "dO", operand: .outputGradient, rows: n, columns: d, elementType: t, contents: data?.dO)
+        recorder.start(&machine)
+        _ = try forward.backward(on: &machine, withGradient, setting: setting(.backward))
+      }
+      return forward.output
     }
-    machine.observer = nil
+    if recording.count > stepLimit {
+      throw TraceError.tooManySteps(algorithm: algorithm, steps: recording.count, isLowerBound: false, limit: stepLimit)
+    }
+    let traced = setting(pass, context: state?.context)
+    return Trace(
+      algorithm: algorithm, name: algorithm.rawValue, pass: pass, title: kernel.title, problem: problem, spec: spec,
+      blocks: blocks[pass]!, mode: mode, recording: recording, blockMask: state?.blockMask
+    ) { kernel.sectionTitle(after: $0, index: $1, setting: traced) }
+  }
 
-    let steps = try recorder.finish(algorithm: algorithm)
+  /// Records any run on a fresh machine: the building block of the kernels' traces, and of other
+  /// modules' traces (PagedKV's decode steps). `setUp` places the inputs (not recorded); `run`
+  /// does the work and returns the output tensor, and every step it takes is recorded;
+  /// `sectionTitle` names the step that ends each section.
+  ///
+  /// - Throws: `TraceError.runTooLong` past `stepLimit` steps, and the errors of `setUp` and `run`.
+  public static func record<Inputs>(
+    name: String, title: String, problem: AttentionProblem, spec: MachineSpec, blocks: BlockSizes, mode: ExecutionMode,
+    stepLimit: Int = defaultStepLimit, setUp: (inout Machine) throws -> Inputs,
+    run: (inout Machine, Inputs) throws -> HBMTensor, sectionTitle: @escaping (MachineEvent, Int) -> String?
+  ) throws -> Trace {
+    try spec.validate()
+    let recording = try recordSteps(spec: spec, mode: mode, stepLimit: stepLimit, setUp: setUp) { machine, inputs, recorder in
+      recorder.start(&machine)
+      return try run(&machine, inputs)
+    }
+    if recording.count > stepLimit { throw TraceError.runTooLong(name: name, steps: recording.count, limit: stepLimit) }
+    return Trace(
+      algorithm: nil, name: name, pass: .forward, title: title, problem: problem, spec: spec, blocks: blocks, mode: mode,
+      recording: recording, blockMask: nil, sectionTitle: sectionTitle)
+  }
+
+  /// What a recorded run left: its steps, its ledger from the start of recording, and its output.
+  struct Recording {
+    var steps: [Step]
+    /// Events seen (more than `steps.count` past the limit).
+    var count: Int
+    var ledger: IOLedger
+    var output: [Float]
+  }
+
+  /// Runs `setUp` and `run` on a fresh machine, recording the steps `run` takes after it calls
+  /// `recorder.start`.
+  static func recordSteps<Inputs>(
+    spec: MachineSpec, mode: ExecutionMode, stepLimit: Int, setUp: (inout Machine) throws -> Inputs,
+    run: (inout Machine, Inputs, StepRecorder) throws -> HBMTensor
+  ) throws -> Recording {
+    var machine = Machine(spec: spec, mode: mode)
+    let inputs = try setUp(&machine)
+    let recorder = StepRecorder(spec: spec, limit: stepLimit)
+    let output = try run(&machine, inputs, recorder)
+    machine.observer = nil
+    let (steps, count) = recorder.finish()
+    return Recording(steps: steps, count: count, ledger: machine.ledger.subtracting(recorder.baseline), output: machine.contents(of: output))
+  }
+}
+
+extension Trace {
+  /// A trace of `recording`, cut into sections where `sectionTitle` names a step.
+  init(
+    algorithm: AttentionAlgorithmKind?, name: String, pass: AttentionSchedule.Pass, title: String, problem: AttentionProblem,
+    spec: MachineSpec, blocks: BlockSizes, mode: ExecutionMode, recording: Recording, blockMask: BlockMask?,
+    sectionTitle: (MachineEvent, Int) -> String?
+  ) {
     var sections: [Section] = []
     var start = 0
-    let traced = setting(pass, context: state.context)
-    for step in steps {
-      if let title = kernel.sectionTitle(after: step.event, index: sections.count, setting: traced) {
+    for step in recording.steps {
+      if let title = sectionTitle(step.event, sections.count) {
         sections.append(Section(index: sections.count, title: title, steps: start..<step.index + 1))
         start = step.index + 1
       }
     }
-    return Trace(
-      algorithm: algorithm, pass: pass, title: kernel.title, problem: problem, spec: spec, blocks: blocks[pass]!, mode: mode,
-      steps: steps, sections: sections, ledger: machine.ledger.subtracting(recorder.baseline),
-      output: machine.contents(of: state.output), peakSRAMBytes: steps.map(\.sramInUseBytes).max() ?? 0, grids: grids(of: steps),
-      blockMask: state.blockMask)
+    self.init(
+      algorithm: algorithm, name: name, pass: pass, title: title, problem: problem, spec: spec, blocks: blocks, mode: mode,
+      steps: recording.steps, sections: sections, ledger: recording.ledger, output: recording.output,
+      peakSRAMBytes: recording.steps.map(\.sramInUseBytes).max() ?? 0, grids: Trace.grids(of: recording.steps), blockMask: blockMask)
   }
 }
 
@@ -160,12 +229,18 @@ final class StepRecorder: @unchecked Sendable {
     clock += duration
   }
 
-  func finish(algorithm: AttentionAlgorithmKind) throws -> [Trace.Step] {
+  /// Starts recording `machine`'s events, counting its ledger from now.
+  func start(_ machine: inout Machine) {
+    lock.lock()
+    baseline = machine.ledger
+    lock.unlock()
+    machine.observer = { event, after in self.record(event, after) }
+  }
+
+  /// The steps recorded and the number of events seen (more than the steps past the limit).
+  func finish() -> (steps: [Trace.Step], count: Int) {
     lock.lock()
     defer { lock.unlock() }
-    if count > limit {
-      throw TraceError.tooManySteps(algorithm: algorithm, steps: count, isLowerBound: false, limit: limit)
-    }
-    return steps
+    return (steps, count)
   }
 }

@@ -19,8 +19,10 @@ import MemoryHierarchy
 /// for step in trace.steps where step.event.isTransfer { print(step.index, step.event) }
 /// ```
 public struct Trace: Hashable, Sendable {
-  /// The algorithm that ran.
-  public let algorithm: AttentionAlgorithmKind
+  /// The algorithm that ran, for a registered kernel's trace; nil for other runs (decode steps).
+  public let algorithm: AttentionAlgorithmKind?
+  /// What ran, in one word for labels: the algorithm's CLI name, or `paged-decode`.
+  public let name: String
   /// The pass recorded (a backward trace's forward pass ran first, unrecorded).
   public let pass: AttentionSchedule.Pass
   /// What ran, for headings: `FlashAttention forward (Algorithm 1)`.

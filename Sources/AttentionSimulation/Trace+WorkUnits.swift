@@ -25,9 +25,10 @@ extension Trace {
   /// for the whole head, or one per section (outer iteration or phase). Steps after the last
   /// section (freeing tiles) belong to the last unit. The units' traffic sums to the ledger.
   public var workUnits: [WorkUnit] {
-    let kernel = KernelRegistry.kernel(algorithm, pass: pass)
+    // A run that is not a registered kernel's is one unit.
+    let decomposition = algorithm.map { KernelRegistry.kernel($0, pass: pass).workDecomposition } ?? .head
     var ranges: [(title: String, steps: Range<Int>)]
-    switch kernel.workDecomposition {
+    switch decomposition {
     case .head:
       ranges = [(title, 0..<steps.count)]
     case .section:

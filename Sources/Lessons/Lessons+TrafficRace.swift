@@ -27,7 +27,7 @@ extension Lessons {
       for (index, trace) in [standard, flash].enumerated() {
         let bytes = bytesMoved(trace, by: t)
         let label = index == 0 ? String(format: "  t = %.3f ns  ", t * 1e9) : String(repeating: " ", count: 16)
-        text += label + trace.algorithm.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + bar(bytes, of: most, width: 40) + "  " + g(bytes).leftPadded(5) + " B\n"
+        text += label + trace.name.padding(toLength: 9, withPad: " ", startingAt: 0) + bar(bytes, of: most, width: 40) + "  " + g(bytes).leftPadded(5) + " B\n"
       }
     }
     let standardBytes = standard.ledger.hbmBytes

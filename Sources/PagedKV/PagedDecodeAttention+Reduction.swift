@@ -6,7 +6,7 @@ extension PagedDecodeAttention {
   /// weights e^{L_p − L}, L = log Σ e^{L_p}, by the online-softmax update with (m̃, ℓ̃) = (L_p, 1).
   static func reduce(
     on machine: inout Machine, tensors: Tensors, sequenceIndex s: Int, workItem w: Int, partitions: Int,
-    configuration c: PagedDecodeConfiguration, tiles t: Tiles
+    configuration c: PagedDecodeConfiguration, tiles t: Tiles<SRAMTile>
   ) throws {
     guard let partialOutput = tensors.partialOutput, let logSumExp = tensors.logSumExp, let op = t.partial else {
       throw PagedKVError.invalidArgument("a split step needs the partial-output and logsumexp tensors")

@@ -38,46 +38,57 @@ extension PagedDecodeAttention {
   /// The tiles a step keeps in SRAM: q and O (r×d), K_j and V_j (B×d), the scores (r×B, fp32),
   /// six per-row statistics, a block-table chunk, the new token's k and v, and with a split the
   /// partial being merged (r×d) and its logsumexp.
-  public static func tilePlan(_ c: PagedDecodeConfiguration) -> [TileRequest] {
+  public struct Tiles<Tile> {
+    public var q, k, v, s, o, m, l, mt, lt, alpha, beta, entries, kNew, vNew: Tile
+    /// With a split: the partial output being merged and its logsumexp.
+    public var partial, logSumExp: Tile?
+
+    /// Every tile, in allocation order.
+    public var all: [Tile] {
+      [q, k, v, s, o, m, l, mt, lt, alpha, beta, entries, kNew, vNew] + [partial, logSumExp].compactMap { $0 }
+    }
+
+    public func map<Other>(_ f: (Tile) throws -> Other) rethrows -> Tiles<Other> {
+      Tiles<Other>(
+        q: try f(q), k: try f(k), v: try f(v), s: try f(s), o: try f(o), m: try f(m), l: try f(l), mt: try f(mt), lt: try f(lt),
+        alpha: try f(alpha), beta: try f(beta), entries: try f(entries), kNew: try f(kNew), vNew: try f(vNew),
+        partial: try partial.map(f), logSumExp: try logSumExp.map(f))
+    }
+  }
+
+  /// The step's tiles, by name.
+  public static func plan(_ c: PagedDecodeConfiguration) -> Tiles<TileRequest> {
     let r = c.rowsPerWorkItem
     let d = c.headDimension
     let b = c.blockSize
     let f32 = ElementType.fp32
-    var plan = [
-      TileRequest("q", .query, rows: r, columns: d, c.dataType),
-      TileRequest("K_j", .key, rows: b, columns: d, c.dataType),
-      TileRequest("V_j", .value, rows: b, columns: d, c.dataType),
-      TileRequest("s_j", .scores, rows: r, columns: b, f32),
-      TileRequest("O", .output, rows: r, columns: d, f32),
-      TileRequest("m", .rowMax, rows: r, columns: 1, f32),
-      TileRequest("ℓ", .rowSum, rows: r, columns: 1, f32),
-      TileRequest("m̃", .rowMax, rows: r, columns: 1, f32),
-      TileRequest("ℓ̃", .rowSum, rows: r, columns: 1, f32),
-      TileRequest("α", .other, rows: r, columns: 1, f32),
-      TileRequest("β", .other, rows: r, columns: 1, f32),
-      TileRequest("block-table chunk", .blockTable, rows: 1, columns: PagedDecodeConfiguration.blockTableChunk, PagedDecodeConfiguration.blockTableType),
-      TileRequest("k_new", .key, rows: 1, columns: d, c.dataType),
-      TileRequest("v_new", .value, rows: 1, columns: d, c.dataType),
-    ]
-    if c.splits > 1 {
-      plan.append(TileRequest("O_p", .partialOutput, rows: r, columns: d, f32))
-      plan.append(TileRequest("L", .logSumExp, rows: r, columns: 1, f32))
-    }
-    return plan
+    let split = c.splits > 1
+    return Tiles(
+      q: TileRequest("q", .query, rows: r, columns: d, c.dataType),
+      k: TileRequest("K_j", .key, rows: b, columns: d, c.dataType),
+      v: TileRequest("V_j", .value, rows: b, columns: d, c.dataType),
+      s: TileRequest("s_j", .scores, rows: r, columns: b, f32),
+      o: TileRequest("O", .output, rows: r, columns: d, f32),
+      m: TileRequest("m", .rowMax, rows: r, columns: 1, f32),
+      l: TileRequest("ℓ", .rowSum, rows: r, columns: 1, f32),
+      mt: TileRequest("m̃", .rowMax, rows: r, columns: 1, f32),
+      lt: TileRequest("ℓ̃", .rowSum, rows: r, columns: 1, f32),
+      alpha: TileRequest("α", .other, rows: r, columns: 1, f32),
+      beta: TileRequest("β", .other, rows: r, columns: 1, f32),
+      entries: TileRequest(
+        "block-table chunk", .blockTable, rows: 1, columns: PagedDecodeConfiguration.blockTableChunk,
+        PagedDecodeConfiguration.blockTableType),
+      kNew: TileRequest("k_new", .key, rows: 1, columns: d, c.dataType),
+      vNew: TileRequest("v_new", .value, rows: 1, columns: d, c.dataType),
+      partial: split ? TileRequest("O_p", .partialOutput, rows: r, columns: d, f32) : nil,
+      logSumExp: split ? TileRequest("L", .logSumExp, rows: r, columns: 1, f32) : nil)
   }
 
-  /// The SRAM tiles of `tilePlan`, by name.
-  struct Tiles {
-    let all: [SRAMTile]
-    let q, k, v, s, o, m, l, mt, lt, alpha, beta, entries, kNew, vNew: SRAMTile
-    let partial, logSumExp: SRAMTile?
+  /// `plan(_:)` in allocation order.
+  public static func tilePlan(_ c: PagedDecodeConfiguration) -> [TileRequest] { plan(c).all }
 
-    init(_ t: [SRAMTile]) {
-      all = t
-      (q, k, v, s, o, m, l, mt, lt, alpha, beta, entries, kNew, vNew) =
-        (t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13])
-      partial = t.count > 14 ? t[14] : nil
-      logSumExp = t.count > 15 ? t[15] : nil
-    }
+  /// Allocates the step's tiles.
+  static func allocateTiles(on machine: inout Machine, _ c: PagedDecodeConfiguration) throws -> Tiles<SRAMTile> {
+    try plan(c).map { try machine.allocate($0) }
   }
 }

@@ -105,7 +105,7 @@ public enum PagedDecodeAttention {
           "sequence \(s) must hold at least one token in ⌈L/B⌉ blocks of \(c.blockSize); it holds \(table.tokenCount) in \(table.blockCount) of \(table.blockSize)")
       }
     }
-    let tiles = Tiles(try machine.allocate(tilePlan(c)))
+    let tiles = try allocateTiles(on: &machine, c)
     defer { machine.free(tiles.all) }
     for (s, sequence) in sequences.enumerated() {
       try writeNewToken(on: &machine, pool: pool, sequence: sequence, configuration: c, tiles: tiles)
@@ -127,7 +127,7 @@ public enum PagedDecodeAttention {
   /// The new token's k and v (the QKV projection's output, on chip) stored into slot L−1 of the
   /// block table, for every KV head: 2·h_kv·d elements written.
   static func writeNewToken(
-    on machine: inout Machine, pool: KVPool, sequence: Sequence, configuration c: PagedDecodeConfiguration, tiles: Tiles
+    on machine: inout Machine, pool: KVPool, sequence: Sequence, configuration c: PagedDecodeConfiguration, tiles: Tiles<SRAMTile>
   ) throws {
     let d = c.headDimension
     let slot = sequence.table.slot(ofToken: sequence.table.tokenCount - 1)
@@ -147,7 +147,7 @@ public enum PagedDecodeAttention {
   /// One work item over one partition: the online softmax over the partition's blocks.
   static func attend(
     on machine: inout Machine, pool: KVPool, tensors: Tensors, sequenceIndex s: Int, table: BlockTable, workItem w: Int,
-    partition p: Int, of partitions: Int, configuration c: PagedDecodeConfiguration, tiles t: Tiles,
+    partition p: Int, of partitions: Int, configuration c: PagedDecodeConfiguration, tiles t: Tiles<SRAMTile>,
     scores: HBMTensor? = nil
   ) throws {
     let r = c.rowsPerWorkItem

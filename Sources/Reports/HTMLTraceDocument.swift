@@ -40,7 +40,7 @@ public enum HTMLTraceDocument {
   public static func render(_ traces: [Trace]) throws -> String {
     guard let main = traces.first else { throw RenderError.noTraces }
     for trace in traces where trace.steps.count > stepLimit {
-      throw RenderError.tooManySteps(algorithm: trace.algorithm.rawValue, steps: trace.steps.count, limit: stepLimit)
+      throw RenderError.tooManySteps(algorithm: trace.name, steps: trace.steps.count, limit: stepLimit)
     }
     let layout = HTMLTraceLayout(traces: traces)
     let p = main.problem
@@ -122,7 +122,7 @@ public enum HTMLTraceDocument {
     let id = "p\(index)-"
     let geometry = layout.panels[index]
     var svg = SVGWriter(width: layout.width, height: geometry.height, ["class": "diagram", "role": "img",
-      "aria-label": "HBM tiles and SRAM of \(trace.algorithm.rawValue)"])
+      "aria-label": "HBM tiles and SRAM of \(trace.name)"])
     svg.text("HBM", x: 0, y: 14, ["class": "level"])
     for (t, placed) in geometry.tensors.enumerated() {
       let grid = placed.grid

@@ -196,7 +196,7 @@ struct HTMLTraceLayout {
     let bar = geometry.sramBar
     let traffic = geometry.trafficBars
     return .object([
-      ("algorithm", .string(trace.algorithm.rawValue)),
+      ("algorithm", .string(trace.name)),
       ("capacity", .int(trace.spec.sramCapacityInBytes)),
       ("bar", .array([.double(bar.x), .double(bar.y), .double(bar.width), .double(bar.height)])),
       ("traffic", .array([.double(traffic.x), .double(traffic.y), .double(traffic.width)])),

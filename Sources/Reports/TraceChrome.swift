@@ -90,7 +90,7 @@ public enum TraceChrome {
         ("generator", .string("attention-io trace")),
         ("time", .string("ts and dur are microseconds of modelled time × timeScale")),
         ("timeScale", .double(timeScale)),
-        ("algorithms", .string(traces.map(\.algorithm.rawValue).joined(separator: ", "))),
+        ("algorithms", .string(traces.map(\.name).joined(separator: ", "))),
       ])),
     ])
   }

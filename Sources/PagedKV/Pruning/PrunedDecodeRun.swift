@@ -263,7 +263,7 @@ public enum PrunedDecodeRun {
       valuePool = vp
     }
     let pool = try KVPool.allocate(on: &machine, configuration: cacheConfiguration, keyContents: keyPool, valueContents: valuePool)
-    let tiles = PagedDecodeAttention.Tiles(try machine.allocate(PagedDecodeAttention.tilePlan(c)))
+    let tiles = try PagedDecodeAttention.allocateTiles(on: &machine, c)
     var kernels = PruningKernels(configuration: c, pool: pool, blockCount: blockCount)
     try kernels.allocate(on: &machine, bounds: keepsBounds, scores: keepsScores)
     var hostBounds = keepsBounds ? PageKeyBounds(blockCount: blockCount, keyValueHeads: hkv, headDimension: d) : nil

@@ -52,7 +52,7 @@ struct PruningKernels {
   /// Writes the bounds of page `index` (full): per KV head, loads its K tile and stores the
   /// elementwise min and max. Also records them on the host.
   func summarize(
-    page index: Int, cache: PrunedKVCache, inputs: DecodeInputs, on machine: inout Machine, tiles: PagedDecodeAttention.Tiles,
+    page index: Int, cache: PrunedKVCache, inputs: DecodeInputs, on machine: inout Machine, tiles: PagedDecodeAttention.Tiles<SRAMTile>,
     host: inout PageKeyBounds
   ) throws {
     guard let bounds, let tile = boundsTile else { return }
@@ -96,7 +96,7 @@ struct PruningKernels {
   /// them (on chip), gathers the chosen pages' block-table entries and stores them as the compact
   /// table the attention kernel reads. Returns one compact table per work item.
   func select(
-    _ selection: [[Int]], cache: PrunedKVCache, blockTable: HBMTensor, on machine: inout Machine, tiles: PagedDecodeAttention.Tiles
+    _ selection: [[Int]], cache: PrunedKVCache, blockTable: HBMTensor, on machine: inout Machine, tiles: PagedDecodeAttention.Tiles<SRAMTile>
   ) throws -> [HBMTensor] {
     guard let bounds, let tile = boundsTile else {
       throw PagedKVError.invariantViolated("page selection needs the key bounds")
