@@ -30,7 +30,7 @@ let package = Package(
     .target(name: "AttentionSimulation", dependencies: ["MemoryHierarchy", "AttentionAlgorithms"]),
     /// Paged KV cache: block pool, block tables, copy-on-write, paged and split-KV decode, decode-time
     /// pruning.
-    .target(name: "PagedKV", dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms"]),
+    .target(name: "PagedKV", dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "AttentionSimulation"]),
     /// Experiments that put the library's numbers beside a paper's: the block-sparse sparsity sweep,
     /// and vLLM's KV-memory waste and sharing experiments.
     .target(name: "Experiments", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "AttentionSimulation", "PagedKV"]),

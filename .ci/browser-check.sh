@@ -26,6 +26,7 @@ lessons=(
   "flash-alone|--algorithm flash --compare none --seq-len 32 --sram-bytes 1024"
   "flash-backward|--algorithm flash --pass backward"
   "block-sparse-backward|--algorithm block-sparse --mask causal --pass backward --compare flash --seq-len 32 --sram-bytes 1024"
+  "split-kv-decode|--algorithm split-kv-decode --batch 2"
 )
 failures=0
 for entry in "${lessons[@]}"; do

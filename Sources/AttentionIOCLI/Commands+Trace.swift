@@ -21,11 +21,19 @@ extension CommandLineTool {
 
   static let traceOptions: [OptionSpec] =
     [
-      .value("algorithm", Trace.traceableAlgorithms.map(\.rawValue).joined(separator: "|"), "Algorithm to trace (required)."),
+      .value(
+        "algorithm", (Trace.traceableAlgorithms.map(\.rawValue) + PagedDecodeSimulator.traceNames).joined(separator: "|"),
+        "Algorithm to trace (required)."),
       .value("pass", "forward|backward", "Which pass to record (default forward); backward runs the forward first, unrecorded."),
     ]
     + traceProblemOptions + [
       .value("mask", "PATTERN|FILE", "Block-sparse: the block mask (as in 'simulate'; default dense)."),
+      .value("context-len", "L", "paged-decode, split-kv-decode: context length of every sequence, the new token included (default 40)."),
+      .value("batch", "S", "paged-decode, split-kv-decode: sequences in the step (default 1)."),
+      .value("block-size", "B", "paged-decode, split-kv-decode: tokens per KV block (default 8)."),
+      .value("query-heads", "HQ", "paged-decode, split-kv-decode: query heads (default 1, or --kv-heads)."),
+      .value("kv-heads", "HKV", "paged-decode, split-kv-decode: KV heads (default --query-heads)."),
+      .value("splits", "S", "split-kv-decode: partitions of the context (default 2; paged-decode has 1)."),
       .flag("skip-empty-columns", "Block-sparse: do not load K_j, V_j for key-block columns with no nonzero block."),
       .value("format", "text|chrome|html|csv", "Output format (default text)."),
       .value("level", "summary|transfers|all", "text: which steps to list (default all; pictures after each outer iteration always)."),
@@ -62,6 +70,14 @@ extension CommandLineTool {
       return
     }
     var options = try ParsedOptions(command: "trace", arguments: arguments, specs: Self.traceOptions)
+    if let name = options.string("algorithm"), PagedDecodeSimulator.traceNames.contains(name) {
+      try traceDecode(options, name: name, arguments: arguments)
+      return
+    }
+    let decodeOnly = ["context-len", "batch", "block-size", "query-heads", "kv-heads", "splits"]
+    if let flag = decodeOnly.first(where: { options.string($0) != nil }) {
+      throw CLIError.usage("trace: --\(flag) goes with --algorithm paged-decode or split-kv-decode")
+    }
     // The trace's defaults: the teaching problem on the teaching machine. The HTML lesson with no
     // problem or machine flags is the first one a reader sees, so it gets a problem where
     // FlashAttention wins (N = 64 on a 2,048-byte SRAM); the tiny-SRAM reversal is one flag away
@@ -132,6 +148,11 @@ extension CommandLineTool {
     var traces = [try record(algorithm)]
     if let comparison { traces.append(try record(comparison)) }
 
+    try writeTraces(traces, format: format, level: level, timeScale: timeScale, out: out, force: options.has("force"))
+  }
+
+  /// Renders `traces` in `format` to standard output, or atomically to `out`.
+  func writeTraces(_ traces: [Trace], format: TraceFormat, level: TraceText.Level, timeScale: Double, out: String?, force: Bool) throws {
     let text: String
     switch format {
     case .text: text = TraceText.render(traces[0], level: level)
@@ -150,7 +171,7 @@ extension CommandLineTool {
     }
     do {
       createOutputFolderIfMissing(for: out)
-      try AtomicFile.write(text, to: out, overwrite: options.has("force"))
+      try AtomicFile.write(text, to: out, overwrite: force)
     } catch let error as AtomicFile.WriteError {
       throw CLIError.runtime("trace: \(error.description)")
     }
@@ -160,10 +181,79 @@ extension CommandLineTool {
 
   /// One line per registered kernel: the `--algorithm` and `--pass` that trace it, and its title.
   static var kernelList: String {
-    KernelRegistry.kernels.map { kernel in
-      let flags = "--algorithm \(kernel.algorithm.rawValue) --pass \(kernel.pass.rawValue)"
-      return "  " + flags.padding(toLength: 47, withPad: " ", startingAt: 0) + kernel.title
-    }.joined(separator: "\n")
+    let kernels = KernelRegistry.kernels.map { kernel in
+      ("--algorithm \(kernel.algorithm.rawValue) --pass \(kernel.pass.rawValue)", kernel.title)
+    }
+    let decode = [
+      ("--algorithm paged-decode", "PagedAttention decode step (vLLM paged_attention_v1)"),
+      ("--algorithm split-kv-decode", "split-KV decode step (Flash-Decoding, vLLM paged_attention_v2)"),
+    ]
+    return (kernels + decode).map { "  " + $0.0.padding(toLength: 47, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
+  }
+
+  /// `trace --algorithm paged-decode|split-kv-decode`: one decode step of a small batch, on the
+  /// teaching machine with a 2,048-byte SRAM unless told otherwise (the block-table chunk alone
+  /// takes 256 bytes).
+  func traceDecode(_ options: ParsedOptions, name: String, arguments: [String]) throws {
+    let attentionOnly = ["seq-len", "register-bytes", "block-rows", "block-cols", "block-rule", "pass", "mask", "compare"]
+    if let flag = attentionOnly.first(where: { options.string($0) != nil }) ?? (options.has("skip-empty-columns") ? "skip-empty-columns" : nil) {
+      throw CLIError.usage("trace: --\(flag) does not apply to --algorithm \(name) (its flags: --context-len, --batch, --block-size, --head-dim, --query-heads, --kv-heads, --splits)")
+    }
+    let format = try options.choice("format", TraceFormat.allCases.map { ($0.rawValue, $0) }) ?? .text
+    let level = try options.choice("level", TraceText.Level.allCases.map { ($0.rawValue, $0) }) ?? .all
+    if options.string("level") != nil, format != .text { throw CLIError.usage("trace: --level applies to --format text only") }
+    let timeScale = try options.double("time-scale") ?? 1
+    if options.string("time-scale") != nil {
+      guard format == .chrome else { throw CLIError.usage("trace: --time-scale applies to --format chrome only") }
+      guard timeScale > 0 else { throw CLIError.usage("trace: --time-scale must be positive, got \(timeScale)") }
+    }
+    let out = options.string("out")
+    if options.has("force"), out == nil { throw CLIError.usage("trace: --force goes with --out FILE") }
+    let split = name == PagedDecodeSimulator.traceNames[1]
+    let splits = try options.int("splits") ?? (split ? 2 : 1)
+    if split && splits < 2 { throw CLIError.usage("trace: split-kv-decode needs --splits of at least 2, got \(splits)") }
+    if !split && splits != 1 { throw CLIError.usage("trace: paged-decode has one partition; use --algorithm split-kv-decode for --splits \(splits)") }
+    let contextLength = try options.int("context-len") ?? 40
+    let batch = try options.int("batch") ?? 1
+    for (flag, value) in [("context-len", contextLength), ("batch", batch)] where value <= 0 {
+      throw CLIError.usage("trace: --\(flag) must be positive, got \(value)")
+    }
+    let queryHeads = try options.int("query-heads") ?? options.int("kv-heads") ?? 1
+    let configuration: PagedDecodeConfiguration
+    do {
+      configuration = try PagedDecodeConfiguration(
+        blockSize: try options.int("block-size") ?? 8, headDimension: try options.int("head-dim") ?? 8, queryHeads: queryHeads,
+        keyValueHeads: try options.int("kv-heads") ?? queryHeads, splits: splits,
+        dataType: try options.choice("dtype", ElementType.floatingPoint.map { ($0.rawValue, $0) }) ?? .fp16,
+        scale: try options.double("scale").map(Float.init))
+    } catch let error as PagedKVError {
+      throw CLIError.usage("trace: \(error.description)")
+    }
+    let blocks = BlockTable.blocksNeeded(tokens: contextLength, blockSize: configuration.blockSize)
+    let limit = format == .html ? HTMLTraceDocument.stepLimit : Trace.defaultStepLimit
+    // Each block of each sequence is at least a load of K_j and of V_j: refuse runs past the
+    // limit before placing anything.
+    let minimum = SizeLimits.saturatingProduct(SizeLimits.saturatingProduct(batch, blocks), 2 * configuration.workItemsPerSequence)
+    if minimum > limit {
+      throw CLIError.runtime("trace: \(name) takes at least \(NumberFormatting.grouped(minimum)) steps, more than the limit of \(NumberFormatting.grouped(limit)); try a smaller --context-len or --batch")
+    }
+    var decodeOptions = options
+    if options.string("device") == nil && options.string("sram-bytes") == nil {
+      decodeOptions = try ParsedOptions(command: "trace", arguments: arguments + ["--device", "teaching", "--sram-bytes", "2048"], specs: Self.traceOptions)
+    }
+    let machine = try ProblemOptions.machine(decodeOptions)
+    let request = PagedDecodeRequest(
+      contextLengths: Array(repeating: contextLength, count: batch), configuration: configuration, machine: machine, mode: .execute,
+      seed: try options.uint64("seed") ?? 0)
+    let trace: Trace
+    do {
+      trace = try PagedDecodeSimulator.trace(request, stepLimit: limit)
+    } catch let error as TraceError {
+      throw CLIError.runtime("trace: \(error.description)")
+    } catch let error as PagedKVError {
+      throw CLIError.usage("trace: \(error.description)")
+    }
+    try writeTraces([trace], format: format, level: level, timeScale: timeScale, out: out, force: options.has("force"))
   }
 
   /// `--mask` and `--skip-empty-columns`: block-sparse traces only; dense when no mask is given.

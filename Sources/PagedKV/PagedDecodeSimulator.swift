@@ -136,7 +136,22 @@ public enum PagedDecodeSimulator {
   /// which hold integers exactly only below 2²⁴.
   public static let maximumPoolBlocks = 1 << 24
 
-  static func runBatch(_ lengths: [Int], configuration c: PagedDecodeConfiguration, spec: MachineSpec, mode: ExecutionMode, seed: UInt64) throws -> BatchRun {
+  /// A batch placed on a machine, ready for its decode step: the pool with every past token's K
+  /// and V, the step's tensors, each sequence's block table (the new token's slot appended) and,
+  /// in execute mode, the inputs the float64 check uses.
+  struct PreparedBatch {
+    let pool: KVPool
+    let tensors: PagedDecodeAttention.Tensors
+    let sequences: [PagedDecodeAttention.Sequence]
+    let tables: [BlockTable]
+    let inputs: [(keys: [Float], values: [Float], queries: [Float])]
+  }
+
+  /// Places a batch on `machine` (not counted: the prefill and earlier steps wrote the cache).
+  static func prepareBatch(
+    _ lengths: [Int], configuration c: PagedDecodeConfiguration, on machine: inout Machine, seed: UInt64
+  ) throws -> PreparedBatch {
+    let mode = machine.mode
     let d = c.headDimension
     let blockCount = lengths.reduce(0) { $0 + c.blockCount(contextLength: $1) }
     guard blockCount <= maximumPoolBlocks else {
@@ -156,7 +171,6 @@ public enum PagedDecodeSimulator {
       try manager.appendToken(to: id)
       tables.append(try manager.table(of: id))
     }
-    var machine = Machine(spec: spec, mode: mode)
     let executes = mode == .execute
     var inputs: [(keys: [Float], values: [Float], queries: [Float])] = []
     var keyPool: [Float]?
@@ -209,6 +223,15 @@ public enum PagedDecodeSimulator {
       }
       sequences.append(.init(table: tables[s], newKeys: newKeys, newValues: newValues))
     }
+    return PreparedBatch(pool: pool, tensors: tensors, sequences: sequences, tables: tables, inputs: inputs)
+  }
+
+  static func runBatch(_ lengths: [Int], configuration c: PagedDecodeConfiguration, spec: MachineSpec, mode: ExecutionMode, seed: UInt64) throws -> BatchRun {
+    let d = c.headDimension
+    let executes = mode == .execute
+    var machine = Machine(spec: spec, mode: mode)
+    let batch = try prepareBatch(lengths, configuration: c, on: &machine, seed: seed)
+    let (pool, tensors, sequences, tables, inputs) = (batch.pool, batch.tensors, batch.sequences, batch.tables, batch.inputs)
     try PagedDecodeAttention.run(on: &machine, pool: pool, tensors: tensors, sequences: sequences, configuration: c)
     var run = BatchRun(ledger: machine.ledger, peakSRAMBytes: machine.sram.peakBytes, tables: tables)
     if executes {

@@ -51,11 +51,17 @@ public enum TraceText {
     let s = trace.spec
     let n = p.sequenceLength
     let m = s.sramCapacityInBytes / p.dataType.byteWidth
+    // A registered kernel traces one head; other runs (a decode step) trace the whole batch.
+    let scope = trace.algorithm == nil ? "\(p.batch) sequence\(p.batch == 1 ? "" : "s") × \(p.heads) query head\(p.heads == 1 ? "" : "s")" : "one head"
+    let blocks = trace.algorithm == nil
+      ? "r = \(trace.blocks.queryBlockSize) query row\(trace.blocks.queryBlockSize == 1 ? "" : "s") per work item, B = \(trace.blocks.keyBlockSize) tokens per KV block: ⌈L/B⌉ = \(trace.blocks.keyBlockCount(n)) blocks of the longest context"
+      : "Br = \(trace.blocks.queryBlockSize), Bc = \(trace.blocks.keyBlockSize): Tr = \(trace.blocks.queryBlockCount(n)) query blocks, Tc = \(trace.blocks.keyBlockCount(n)) key blocks"
+    let size = trace.algorithm == nil ? "L = \(n)" : "N = \(n)"
     return """
-      \(trace.title), one head, \(trace.mode.rawValue) mode
-        problem  N = \(n), d = \(p.headDimension), \(p.dataType) data, \(p.statisticsType) statistics, τ = \(NumberFormatting.fixed(Double(p.softmaxScale), 4)), seed \(p.seed)
+      \(trace.title), \(scope), \(trace.mode.rawValue) mode
+        problem  \(size), d = \(p.headDimension), \(p.dataType) data, \(p.statisticsType) statistics, τ = \(NumberFormatting.fixed(Double(p.softmaxScale), 4)), seed \(p.seed)
         machine  \(s.name): SRAM \(NumberFormatting.grouped(s.sramCapacityInBytes)) B (M = \(NumberFormatting.grouped(m)) \(p.dataType) elements), HBM \(NumberFormatting.fixed(s.hbmBytesPerSecond / 1e9, 0)) GB/s, matmul \(NumberFormatting.fixed(s.matmulFLOPsPerSecond / 1e12, 1)) TFLOP/s, other \(NumberFormatting.fixed(s.otherFLOPsPerSecond / 1e12, 1)) TFLOP/s
-        blocks   Br = \(trace.blocks.queryBlockSize), Bc = \(trace.blocks.keyBlockSize): Tr = \(trace.blocks.queryBlockCount(n)) query blocks, Tc = \(trace.blocks.keyBlockCount(n)) key blocks
+        blocks   \(blocks)
         trace    \(NumberFormatting.grouped(trace.steps.count)) steps, modelled time \(nanoseconds(trace.totalSeconds)) (one step at a time: transfers at HBM bandwidth, compute at its FLOP rate)
 
       """

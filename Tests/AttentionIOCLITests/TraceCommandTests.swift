@@ -39,6 +39,16 @@ final class TraceCommandTests: XCTestCase {
     let problem = try AttentionProblem(sequenceLength: 16, headDimension: 8, seed: 0)
     let text = CapturedRun(["trace", "--algorithm", "flash", "--pass", "backward"])
     XCTAssertEqual(text.stdout, TraceText.render(try Trace.record(.flash, pass: .backward, problem: problem, spec: .teaching)))
+    for name in PagedDecodeSimulator.traceNames {
+      XCTAssertTrue(help.stdout.contains("--algorithm \(name)"), name)
+      for format in ["text", "csv", "chrome", "html"] {
+        let run = CapturedRun(["trace", "--algorithm", name, "--batch", "2", "--format", format])
+        XCTAssertEqual(run.code, 0, "\(name) \(format): \(run.stderr)")
+      }
+    }
+    let decodeFlag = CapturedRun(["trace", "--algorithm", "flash", "--context-len", "40"])
+    XCTAssertEqual(decodeFlag.code, 2)
+    XCTAssertEqual(decodeFlag.stderr, "error: trace: --context-len goes with --algorithm paged-decode or split-kv-decode\n")
     let masked = CapturedRun(["trace", "--algorithm", "flash", "--mask", "causal"])
     XCTAssertEqual(masked.code, 2)
     XCTAssertEqual(masked.stderr, "error: trace: --mask and --skip-empty-columns need --algorithm block-sparse\n")
