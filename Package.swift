@@ -26,8 +26,9 @@ let package = Package(
     /// The attention algorithms, written once against the machine's load/store/compute API.
     .target(name: "AttentionAlgorithms", dependencies: ["MemoryHierarchy", "TileKernels"]),
     /// The simulator (one run over every head, count and execute modes, the float64 check), traces,
-    /// the stepper and work units: everything that runs registered kernels on a `Machine`.
-    .target(name: "AttentionSimulation", dependencies: ["MemoryHierarchy", "AttentionAlgorithms"]),
+    /// the stepper and work units (which a GPU's launch model can run): everything that runs
+    /// registered kernels on a `Machine`.
+    .target(name: "AttentionSimulation", dependencies: ["MemoryHierarchy", "AttentionAlgorithms", "GPUModel"]),
     /// Paged KV cache: block pool, block tables, copy-on-write, paged and split-KV decode, decode-time
     /// pruning.
     .target(name: "PagedKV", dependencies: ["MemoryHierarchy", "TileKernels", "AttentionAlgorithms", "AttentionSimulation"]),
@@ -64,7 +65,9 @@ let package = Package(
     .testTarget(name: "GPUModelTests", dependencies: ["GPUModel", "GPUKernels", "_TestSupport"]),
     .testTarget(
       name: "AttentionAlgorithmsTests",
-      dependencies: ["AttentionAlgorithms", "AttentionSimulation", "Experiments", "MemoryHierarchy", "TileKernels", "_TestSupport"]),
+      dependencies: [
+        "AttentionAlgorithms", "AttentionSimulation", "Experiments", "GPUModel", "MemoryHierarchy", "TileKernels", "_TestSupport",
+      ]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "MemoryHierarchy", "AttentionAlgorithms", "AttentionSimulation", "_TestSupport"]),
     .testTarget(name: "AttentionIOCLITests", dependencies: ["AttentionIOCLI", "AttentionIO", "_TestSupport"]),
     .testTarget(name: "PagedKVTests", dependencies: ["PagedKV", "AttentionAlgorithms", "AttentionSimulation", "MemoryHierarchy", "_TestSupport"]),

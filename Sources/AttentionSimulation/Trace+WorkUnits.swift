@@ -9,10 +9,18 @@ public struct WorkUnit: Hashable, Sendable {
   public let index: Int
   /// What the unit does: the title of its trace section (or of the whole pass).
   public let title: String
+  /// Its loads and stores, in issue order.
+  public let transfers: [MachineEvent]
+
   /// Its HBM → SRAM transfers, in issue order.
-  public let loads: [MachineEvent.Transfer]
+  public var loads: [MachineEvent.Transfer] {
+    transfers.compactMap { if case let .load(t) = $0 { return t } else { return nil } }
+  }
+
   /// Its SRAM → HBM transfers, in issue order.
-  public let stores: [MachineEvent.Transfer]
+  public var stores: [MachineEvent.Transfer] {
+    transfers.compactMap { if case let .store(t) = $0 { return t } else { return nil } }
+  }
 
   /// Elements the unit reads and writes.
   public var traffic: TrafficCount {
@@ -37,16 +45,7 @@ extension Trace {
       if let last = ranges.indices.last { ranges[last].steps = ranges[last].steps.lowerBound..<steps.count }
     }
     return ranges.enumerated().map { index, range in
-      var loads: [MachineEvent.Transfer] = []
-      var stores: [MachineEvent.Transfer] = []
-      for step in steps[range.steps] {
-        switch step.event {
-        case let .load(t): loads.append(t)
-        case let .store(t): stores.append(t)
-        default: break
-        }
-      }
-      return WorkUnit(index: index, title: range.title, loads: loads, stores: stores)
+      WorkUnit(index: index, title: range.title, transfers: steps[range.steps].map(\.event).filter(\.isTransfer))
     }
   }
 

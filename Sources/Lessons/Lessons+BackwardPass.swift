@@ -42,7 +42,7 @@ extension Lessons {
     var line: [String] = []
     for step in trace.steps[first.steps] {
       guard let transfer = step.event.transfer else { continue }
-      let arrow = step.event.isLoadEvent ? "load " : "store"
+      let arrow = step.event.isLoad ? "load " : "store"
       line.append("\(arrow) \(transfer.tile.name) ← \(transfer.tensor.name)[\(transfer.rowRange.lowerBound)..<\(transfer.rowRange.upperBound)]"
         .replacingOccurrences(of: "store \(transfer.tile.name) ←", with: "store \(transfer.tile.name) →"))
     }
@@ -113,13 +113,5 @@ extension Lessons {
 
       """
     return text
-  }
-}
-
-extension MachineEvent {
-  /// Whether the event is a load.
-  fileprivate var isLoadEvent: Bool {
-    if case .load = self { return true }
-    return false
   }
 }
