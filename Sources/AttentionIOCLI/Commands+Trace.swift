@@ -96,21 +96,11 @@ extension CommandLineTool {
     guard let algorithm = try options.choice("algorithm", traceable) else {
       throw CLIError.usage("trace: --algorithm is required (\(traceable.map(\.0).joined(separator: " or ")))")
     }
-    let format = try options.choice("format", TraceFormat.allCases.map { ($0.rawValue, $0) }) ?? .text
-    let level = try options.choice("level", TraceText.Level.allCases.map { ($0.rawValue, $0) }) ?? .all
-    if options.string("level") != nil, format != .text {
-      throw CLIError.usage("trace: --level applies to --format text only")
-    }
+    let output = try TraceOutput(options)
+    let format = output.format
     let pass = try options.choice("pass", AttentionSchedule.Pass.allCases.map { ($0.rawValue, $0) }) ?? .forward
     let comparison = try compareAlgorithm(options, algorithm: algorithm, format: format)
     let sparsity = try tracedSparsity(options, algorithm: algorithm)
-    let timeScale = try options.double("time-scale") ?? 1
-    if options.string("time-scale") != nil {
-      guard format == .chrome else { throw CLIError.usage("trace: --time-scale applies to --format chrome only") }
-      guard timeScale > 0 else { throw CLIError.usage("trace: --time-scale must be positive, got \(timeScale)") }
-    }
-    let out = options.string("out")
-    if options.has("force"), out == nil { throw CLIError.usage("trace: --force goes with --out FILE") }
 
     let problem = try ProblemOptions.problem(options)
     let machine = try ProblemOptions.machine(options)
@@ -148,11 +138,35 @@ extension CommandLineTool {
     var traces = [try record(algorithm)]
     if let comparison { traces.append(try record(comparison)) }
 
-    try writeTraces(traces, format: format, level: level, timeScale: timeScale, out: out, force: options.has("force"))
+    try writeTraces(traces, output)
   }
 
-  /// Renders `traces` in `format` to standard output, or atomically to `out`.
-  func writeTraces(_ traces: [Trace], format: TraceFormat, level: TraceText.Level, timeScale: Double, out: String?, force: Bool) throws {
+  /// How and where a trace is written: `--format`, `--level`, `--time-scale`, `--out`, `--force`.
+  struct TraceOutput {
+    let format: TraceFormat
+    let level: TraceText.Level
+    let timeScale: Double
+    let out: String?
+    let force: Bool
+
+    init(_ options: ParsedOptions) throws {
+      format = try options.choice("format", TraceFormat.allCases.map { ($0.rawValue, $0) }) ?? .text
+      level = try options.choice("level", TraceText.Level.allCases.map { ($0.rawValue, $0) }) ?? .all
+      if options.string("level") != nil, format != .text { throw CLIError.usage("trace: --level applies to --format text only") }
+      timeScale = try options.double("time-scale") ?? 1
+      if options.string("time-scale") != nil {
+        guard format == .chrome else { throw CLIError.usage("trace: --time-scale applies to --format chrome only") }
+        guard timeScale > 0 else { throw CLIError.usage("trace: --time-scale must be positive, got \(timeScale)") }
+      }
+      out = options.string("out")
+      force = options.has("force")
+      if force, out == nil { throw CLIError.usage("trace: --force goes with --out FILE") }
+    }
+  }
+
+  /// Renders `traces` as `output` says: to standard output, or atomically to a file.
+  func writeTraces(_ traces: [Trace], _ output: TraceOutput) throws {
+    let (format, level, timeScale, out, force) = (output.format, output.level, output.timeScale, output.out, output.force)
     let text: String
     switch format {
     case .text: text = TraceText.render(traces[0], level: level)
@@ -199,16 +213,7 @@ extension CommandLineTool {
     if let flag = attentionOnly.first(where: { options.string($0) != nil }) ?? (options.has("skip-empty-columns") ? "skip-empty-columns" : nil) {
       throw CLIError.usage("trace: --\(flag) does not apply to --algorithm \(name) (its flags: --context-len, --batch, --block-size, --head-dim, --query-heads, --kv-heads, --splits)")
     }
-    let format = try options.choice("format", TraceFormat.allCases.map { ($0.rawValue, $0) }) ?? .text
-    let level = try options.choice("level", TraceText.Level.allCases.map { ($0.rawValue, $0) }) ?? .all
-    if options.string("level") != nil, format != .text { throw CLIError.usage("trace: --level applies to --format text only") }
-    let timeScale = try options.double("time-scale") ?? 1
-    if options.string("time-scale") != nil {
-      guard format == .chrome else { throw CLIError.usage("trace: --time-scale applies to --format chrome only") }
-      guard timeScale > 0 else { throw CLIError.usage("trace: --time-scale must be positive, got \(timeScale)") }
-    }
-    let out = options.string("out")
-    if options.has("force"), out == nil { throw CLIError.usage("trace: --force goes with --out FILE") }
+    let output = try TraceOutput(options)
     let split = name == PagedDecodeSimulator.traceNames[1]
     let splits = try options.int("splits") ?? (split ? 2 : 1)
     if split && splits < 2 { throw CLIError.usage("trace: split-kv-decode needs --splits of at least 2, got \(splits)") }
@@ -230,7 +235,7 @@ extension CommandLineTool {
       throw CLIError.usage("trace: \(error.description)")
     }
     let blocks = BlockTable.blocksNeeded(tokens: contextLength, blockSize: configuration.blockSize)
-    let limit = format == .html ? HTMLTraceDocument.stepLimit : Trace.defaultStepLimit
+    let limit = output.format == .html ? HTMLTraceDocument.stepLimit : Trace.defaultStepLimit
     // Each block of each sequence is at least a load of K_j and of V_j: refuse runs past the
     // limit before placing anything.
     let minimum = SizeLimits.saturatingProduct(SizeLimits.saturatingProduct(batch, blocks), 2 * configuration.workItemsPerSequence)
@@ -253,7 +258,7 @@ extension CommandLineTool {
     } catch let error as PagedKVError {
       throw CLIError.usage("trace: \(error.description)")
     }
-    try writeTraces([trace], format: format, level: level, timeScale: timeScale, out: out, force: options.has("force"))
+    try writeTraces([trace], output)
   }
 
   /// `--mask` and `--skip-empty-columns`: block-sparse traces only; dense when no mask is given.
