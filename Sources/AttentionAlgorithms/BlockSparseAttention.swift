@@ -66,9 +66,16 @@ public enum BlockSparseAttention {
       return "outer iteration j = \(j): K_j, V_j loaded, but the mask keeps no block of this column"
     }
 
+    /// Allocating and freeing the tiles, and loading K_j, V_j for every column the run visits.
     public static func minimumSteps(_ setting: KernelSetting) -> Int {
-      let (n, blocks) = (setting.n, setting.blocks)
-      return 2 * tileRequests(blocks: blocks, problem: setting.problem).count + blocks.keyBlockCount(n)
+      2 * tileRequests(blocks: setting.blocks, problem: setting.problem).count + 2 * visitedColumns(setting)
+    }
+
+    /// The key-block columns the run visits: every column, or the nonempty ones when skipping.
+    static func visitedColumns(_ setting: KernelSetting) -> Int {
+      guard setting.sparsity?.skipEmptyColumns == true else { return setting.blocks.keyBlockCount(setting.n) }
+      let mask = mask(setting)
+      return (0..<mask.columnBlocks).filter { !mask.isColumnEmpty($0) }.count
     }
 
     public struct Outputs: Sendable {
@@ -145,9 +152,10 @@ public enum BlockSparseAttention {
       FlashAttentionBackward.sectionTitle(after: event, index: index, setting: setting)
     }
 
+    /// Allocating and freeing the tiles, and for every visited column: load K_j, V_j, zero dK_j,
+    /// dV_j, store them.
     public static func minimumSteps(_ setting: KernelSetting) -> Int {
-      let (n, blocks) = (setting.n, setting.blocks)
-      return 2 * tileRequests(blocks: blocks, problem: setting.problem).count + blocks.keyBlockCount(n)
+      2 * tileRequests(blocks: setting.blocks, problem: setting.problem).count + 5 * Forward.visitedColumns(setting)
     }
 
     public static func run(

@@ -100,6 +100,9 @@ final class KernelRegistryTests: XCTestCase {
         let trace = try Trace.record(
           kind, pass: pass, problem: first, spec: spec, blocks: blocks, mode: .count, stepLimit: 1_000_000, sparsity: sparsity)
         XCTAssertEqual(trace.eventTotals, trace.ledger, context.message("trace totals = ledger"))
+        let kernelSetting = KernelSetting(problem: first, blocks: blocks, spec: spec, sparsity: sparsity)
+        let minimum = KernelRegistry.kernel(kind, pass: pass).minimumSteps(kernelSetting)
+        XCTAssertLessThanOrEqual(minimum, trace.steps.count, context.message("the step bound is a lower bound"))
         let plain = try Simulator.run(SimulationRequest(
           algorithm: kind, pass: pass == .forward ? .forward : .backward, problem: first, machine: spec, blocks: blocks,
           sparsity: sparsity))
