@@ -50,6 +50,12 @@ public enum BlockSparseAttention {
     /// of m for the last block row the mask keeps in column j, or with the load of V_j when it
     /// keeps none.
     public static func sectionTitle(after event: MachineEvent, index: Int, setting: KernelSetting) -> String? {
+      // Only a store of m or a load of V can end a section: other events need no mask.
+      switch event {
+      case let .store(t) where t.tensor.operand == .rowMax: break
+      case let .load(t) where t.tensor.operand == .value: break
+      default: return nil
+      }
       let mask = mask(setting)
       let skipping = setting.sparsity?.skipEmptyColumns ?? false
       let columns = (0..<mask.columnBlocks).filter { !skipping || !mask.isColumnEmpty($0) }

@@ -112,8 +112,11 @@ enum ProblemOptions {
     }
   }
 
-  /// `--mask` and `--skip-empty-columns`, which only block-sparse runs take.
-  static func sparsity(_ options: ParsedOptions, algorithm: AttentionAlgorithmKind) throws -> BlockSparsity? {
+  /// `--mask` and `--skip-empty-columns`, which only block-sparse runs take. Without `--mask`, a
+  /// block-sparse run uses `defaultPattern`, or is refused when there is none.
+  static func sparsity(
+    _ options: ParsedOptions, algorithm: AttentionAlgorithmKind, defaultPattern: BlockMaskPattern? = nil
+  ) throws -> BlockSparsity? {
     let text = options.string("mask")
     guard KernelRegistry.algorithm(algorithm).usesBlockMask else {
       if text != nil || options.has("skip-empty-columns") {
@@ -121,8 +124,10 @@ enum ProblemOptions {
       }
       return nil
     }
-    guard let text else { throw CLIError.usage("\(options.command): --algorithm block-sparse needs --mask PATTERN or --mask FILE") }
-    return BlockSparsity(pattern: try maskPattern(text, command: options.command), skipEmptyColumns: options.has("skip-empty-columns"))
+    guard let pattern = try text.map({ try maskPattern($0, command: options.command) }) ?? defaultPattern else {
+      throw CLIError.usage("\(options.command): --algorithm block-sparse needs --mask PATTERN or --mask FILE")
+    }
+    return BlockSparsity(pattern: pattern, skipEmptyColumns: options.has("skip-empty-columns"))
   }
 
   /// A pattern name, or the path of a mask file.

@@ -100,7 +100,7 @@ extension CommandLineTool {
     let format = output.format
     let pass = try options.choice("pass", AttentionSchedule.Pass.allCases.map { ($0.rawValue, $0) }) ?? .forward
     let comparison = try compareAlgorithm(options, algorithm: algorithm, format: format)
-    let sparsity = try tracedSparsity(options, algorithm: algorithm)
+    let sparsity = try ProblemOptions.sparsity(options, algorithm: algorithm, defaultPattern: .dense)
 
     let problem = try ProblemOptions.problem(options)
     let machine = try ProblemOptions.machine(options)
@@ -259,18 +259,6 @@ extension CommandLineTool {
       throw CLIError.usage("trace: \(error.description)")
     }
     try writeTraces([trace], output)
-  }
-
-  /// `--mask` and `--skip-empty-columns`: block-sparse traces only; dense when no mask is given.
-  func tracedSparsity(_ options: ParsedOptions, algorithm: AttentionAlgorithmKind) throws -> BlockSparsity? {
-    guard KernelRegistry.algorithm(algorithm).usesBlockMask else {
-      if options.string("mask") != nil || options.has("skip-empty-columns") {
-        throw CLIError.usage("trace: --mask and --skip-empty-columns need --algorithm block-sparse")
-      }
-      return nil
-    }
-    let pattern = try options.string("mask").map { try ProblemOptions.maskPattern($0, command: "trace") } ?? .dense
-    return BlockSparsity(pattern: pattern, skipEmptyColumns: options.has("skip-empty-columns"))
   }
 
   /// The second algorithm of an html or chrome trace, if any.

@@ -29,8 +29,9 @@ extension Lessons {
     text += heading("1. The run (N = \(n), d = \(d), SRAM \(g(spec.sramCapacityInBytes)) B, Br = \(blocks.queryBlockSize), Bc = \(blocks.keyBlockSize))")
     text += "The forward pass ran first (unrecorded) and left O, ℓ and m in HBM; dO is the seeded\nupstream gradient. The backward's \(trace.steps.count) steps form \(trace.sections.count) outer iterations, one per key block:\n\n"
     for section in trace.sections {
-      let loads = trace.steps[section.steps].filter { if case .load = $0.event { return true } else { return false } }.count
-      let stores = trace.steps[section.steps].filter { if case .store = $0.event { return true } else { return false } }.count
+      let transfers = trace.steps[section.steps].filter(\.event.isTransfer)
+      let loads = transfers.filter(\.event.isLoad).count
+      let stores = transfers.count - loads
       let range = "steps \(section.steps.lowerBound + 1)–\(section.steps.upperBound)".padding(toLength: 15, withPad: " ", startingAt: 0)
       text += "  \(range)\(loads) loads, \(stores) stores: \(section.title)\n"
     }
@@ -42,9 +43,8 @@ extension Lessons {
     var line: [String] = []
     for step in trace.steps[first.steps] {
       guard let transfer = step.event.transfer else { continue }
-      let arrow = step.event.isLoad ? "load " : "store"
-      line.append("\(arrow) \(transfer.tile.name) ← \(transfer.tensor.name)[\(transfer.rowRange.lowerBound)..<\(transfer.rowRange.upperBound)]"
-        .replacingOccurrences(of: "store \(transfer.tile.name) ←", with: "store \(transfer.tile.name) →"))
+      let (verb, arrow) = step.event.isLoad ? ("load ", "←") : ("store", "→")
+      line.append("\(verb) \(transfer.tile.name) \(arrow) \(transfer.tensor.name)[\(transfer.rowRange.lowerBound)..<\(transfer.rowRange.upperBound)]")
     }
     for chunk in stride(from: 0, to: line.count, by: 3) {
       let cells = line[chunk..<min(line.count, chunk + 3)]

@@ -54,13 +54,8 @@ public enum PagedDecodeSimulator {
   /// - Throws: `PagedKVError` for an invalid batch, `MachineError` for machine faults.
   public static func run(_ request: PagedDecodeRequest) throws -> PagedDecodeResult {
     let start = DispatchTime.now()
-    try request.machine.validate()
-    guard !request.contextLengths.isEmpty else { throw PagedKVError.invalidArgument("the batch is empty") }
-    if let bad = request.contextLengths.first(where: { $0 <= 0 }) {
-      throw PagedKVError.invalidArgument("context length must be positive, got \(bad)")
-    }
+    try validate(request)
     let c = request.configuration
-    try checkCountsFit(request)
     var ledger = IOLedger()
     var peak = 0
     var tables: [BlockTable] = []
@@ -93,6 +88,17 @@ public enum PagedDecodeSimulator {
       closedForm: PagedDecodeAttention.closedForm(contextLengths: request.contextLengths, configuration: c),
       estimate: RooflineEstimate(ledger: ledger, spec: request.machine), peakSRAMBytes: peak, maxRelativeError: error,
       output: output, blockTables: tables, simulatedSequences: simulated, wallSeconds: seconds)
+  }
+
+  /// The checks of a request before anything is placed: the machine, a nonempty batch of positive
+  /// context lengths, and counts that fit in 64 bits.
+  static func validate(_ request: PagedDecodeRequest) throws {
+    try request.machine.validate()
+    guard !request.contextLengths.isEmpty else { throw PagedKVError.invalidArgument("the batch is empty") }
+    if let bad = request.contextLengths.first(where: { $0 <= 0 }) {
+      throw PagedKVError.invalidArgument("context length must be positive, got \(bad)")
+    }
+    try checkCountsFit(request)
   }
 
   /// Throws `MachineError.countOverflow` unless every count of the step (elements, bytes, FLOPs,

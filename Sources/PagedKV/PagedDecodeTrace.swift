@@ -19,11 +19,9 @@ extension PagedDecodeSimulator {
   /// - Throws: `PagedKVError` for an invalid batch, `TraceError.runTooLong` past `stepLimit`,
   ///   `MachineError` for machine faults.
   public static func trace(_ request: PagedDecodeRequest, stepLimit: Int = Trace.defaultStepLimit) throws -> Trace {
-    try request.machine.validate()
+    try validate(request)
     let lengths = request.contextLengths
-    guard let longest = lengths.max() else { throw PagedKVError.invalidArgument("the batch is empty") }
-    if let bad = lengths.first(where: { $0 <= 0 }) { throw PagedKVError.invalidArgument("context length must be positive, got \(bad)") }
-    try checkCountsFit(request)
+    let longest = lengths.max() ?? 1
     let c = request.configuration
     let split = c.splits > 1
     let problem = try AttentionProblem(
